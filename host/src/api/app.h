@@ -1,0 +1,34 @@
+// The REST API: wires the handlers of every resource into one router.
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "http/router.h"
+#include "plugins/plugin_registry.h"
+#include "queue/submitter.h"
+#include "store/accounts_store.h"
+#include "store/database.h"
+#include "store/transactions_store.h"
+
+namespace fiscal::api {
+
+// Everything the handlers use. Owned by main(); outlives the router.
+struct App {
+  const config::HostConfig* config = nullptr;
+  store::Database* database = nullptr;
+  plugins::PluginRegistry* plugins = nullptr;
+  queue::Submitter* submitter = nullptr;  // may be null (no background sending)
+  std::unique_ptr<store::AccountsStore> accounts;
+  std::unique_ptr<store::TransactionsStore> transactions;
+};
+
+std::shared_ptr<http::Router> BuildRouter(App& app);
+
+// Route groups, one per file.
+void AddSystemRoutes(App& app, http::Router& router);
+void AddAccountRoutes(App& app, http::Router& router);
+void AddLocationRoutes(App& app, http::Router& router);
+void AddTransactionRoutes(App& app, http::Router& router);
+
+}  // namespace fiscal::api

@@ -1,0 +1,325 @@
+// POST and GET /v1/transactions, GET /v1/transactions/{id}, POST /v1/transactions/{id}/cancel,
+// GET /v1/transactions/{id}/document and /receipt.
+#include "api/app.h"
+#include "api/auth.h"
+#include "api/input.h"
+#include "api/transaction_input.h"
+#include "api/views.h"
+#include "common/json.h"
+#include "common/json_tree.h"
+#include "common/log.h"
+#include "receipt/receipt.h"
+
+namespace fiscal::api {
+namespace {
+
+using json::Quote;
+
+// Reads the plugin's issue_record result into the form the store keeps.
+Result<store::IssuedRecord> ParseIssued(const plugins::LoadedPlugin& plugin, const std::string& text) {
+  auto malformed = [&](const std::string& what) {
+    return Status::Internal("plugin " + plugin.descriptor().name + " returned a malformed issue_record result: " + what);
+  };
+  Result<json::Node> parsed = json::Parse(text, "issue_record result");
+  if (!parsed.ok()) return malformed(parsed.status().message());
+
+  store::IssuedRecord record;
+  struct Field {
+    const char* name;
+    std::string* target;
+    bool required;
+  } strings[] = {{"fiscal_id", &record.fiscal_id, true},   {"record_type", &record.record_type, true},
+                 {"document", &record.document, true},     {"document_type", &record.document_type, true},
+                 {"hash", &record.hash, true},             {"qr_payload", &record.qr_payload, false}};
+  for (const Field& field : strings) {
+    const json::Node* node = parsed->Find(field.name);
+    if (node == nullptr || !node->IsString()) {
+      if (field.required) return malformed(std::string("\"") + field.name + "\" is missing or not a string");
+      continue;
+    }
+    *field.target = node->text();
+  }
+  struct Document {
+    const char* name;
+    std::string* target;
+  } documents[] = {{"chain_state", &record.chain_state}, {"record_data", &record.record_data}, {"receipt", &record.receipt}};
+  for (const Document& document : documents) {
+    const json::Node* node = parsed->Find(document.name);
+    if (node == nullptr || !node->IsObject()) return malformed(std::string("\"") + document.name + "\" is not an object");
+    *document.target = node->ToJson();
+  }
+  return record;
+}
+
+// Builds the issue_record input around one chain position.
+std::string IssueInput(const std::string& operation, const std::string& environment, const store::LocationRow& location,
+                       const std::string& transaction_json, const store::ChainPosition& position,
+                       const std::string& chain_key) {
+  return "{\"operation\":" + Quote(operation) + ",\"environment\":" + Quote(environment) + ",\"now\":" +
+         Quote(position.generated_at) + ",\"location\":" + location.country_config + ",\"transaction\":" +
+         transaction_json + ",\"original\":" + (position.original_record.empty() ? "null" : position.original_record) +
+         ",\"chain\":{\"key\":" + Quote(chain_key) + ",\"sequence\":" + std::to_string(position.sequence) +
+         ",\"previous\":" + (position.previous_state.empty() ? "null" : position.previous_state) + "}}";
+}
+
+// Runs the plugin inside the store's transaction; see TransactionsStore::Issue.
+store::RecordBuilder MakeBuilder(std::shared_ptr<const plugins::LoadedPlugin> plugin, const std::string& operation,
+                                 const store::Principal& principal, const store::LocationRow& location,
+                                 const http::Request& request, std::function<std::string(const store::ChainPosition&)> transaction_json) {
+  return [=, &request](const store::ChainPosition& position) -> Result<store::IssuedRecord> {
+    plugins::CallContext context;
+    context.request_id = request.request_id;
+    context.account_id = principal.account_id;
+    context.location_id = location.id;
+    context.environment = principal.environment;
+    plugins::CallOutcome outcome = plugin->IssueRecord(
+        IssueInput(operation, principal.environment, location, transaction_json(position), position, location.chain_key),
+        context);
+    if (!outcome.ok()) {
+      Status status = outcome.ToStatus("issue_record");
+      if (status.code() == StatusCode::kUnavailable) {
+        // issue_record never uses the network, so "transport" here is a plugin bug.
+        return Status::Internal("plugin " + plugin->descriptor().name + " failed to issue the record");
+      }
+      return status;
+    }
+    return ParseIssued(*plugin, outcome.result);
+  };
+}
+
+http::Response Created(App& app, const store::Principal& principal, const std::string& id, int code) {
+  if (app.submitter != nullptr) app.submitter->Notify();
+  auto stored = app.transactions->Get(principal.account_id, id);
+  if (!stored.ok()) return http::ErrorResponse(stored.status());
+  return http::Response::Json(code, TransactionJson(*stored));
+}
+
+http::Response CreateTransaction(App& app, http::Request& request) {
+  auto principal = Authenticate(app, request);
+  if (!principal.ok()) return http::ErrorResponse(principal.status());
+
+  Result<json::Node> body = json::Parse(request.body);
+  if (!body.ok()) return http::ErrorResponse(body.status());
+  Result<TransactionInput> input = ParseTransactionInput(*body);
+  if (!input.ok()) return http::ErrorResponse(input.status());
+
+  auto location = app.accounts->GetLocation(principal->account_id, input->location_id);
+  if (!location.ok()) return http::ErrorResponse(location.status());
+  auto plugin = app.plugins->Find(location->plugin_name);
+  if (!plugin) {
+    return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name +
+                                                   " serving this location is not loaded; see GET /health"));
+  }
+
+  Result<json::Node> config = json::Parse(location->country_config, "location config");
+  const json::Node* series = config.ok() ? config->Find("invoice_series") : nullptr;
+
+  store::IssueRequest issue;
+  issue.account_id = principal->account_id;
+  issue.location_id = location->id;
+  issue.environment = principal->environment;
+  issue.plugin_name = plugin->descriptor().name;
+  issue.plugin_version = plugin->descriptor().version;
+  issue.chain_key = location->chain_key;
+  issue.operation = input->type;
+  issue.invoice_series = series != nullptr && series->IsString() ? series->text() : "";
+  issue.client_invoice_number = input->invoice_number;
+  issue.client_timestamp = input->timestamp;
+  issue.currency = input->currency;
+  issue.payment_method = input->payment_method;
+  issue.pretax_amount = input->pretax_amount.Rounded(2).ToString();
+  issue.tax_amount = input->tax_amount.Rounded(2).ToString();
+  issue.total_amount = input->total_amount.Rounded(2).ToString();
+  issue.body_json = body->ToJson();
+  issue.original_transaction_id = input->original_transaction_id;
+
+  const TransactionInput& parsed = *input;
+  bool negate = parsed.type == "refund";
+  auto builder = MakeBuilder(plugin, parsed.type, *principal, *location, request,
+                             [&parsed, negate](const store::ChainPosition& position) {
+                               return TransactionToPluginJson(parsed, position.transaction_id, position.invoice_number,
+                                                              negate);
+                             });
+  auto id = app.transactions->Issue(issue, builder);
+  if (!id.ok()) return http::ErrorResponse(id.status());
+
+  log::Info("transaction issued", {{"request_id", request.request_id}, {"transaction_id", *id},
+                                   {"account_id", principal->account_id}, {"location_id", location->id}});
+  return Created(app, *principal, *id, 201);
+}
+
+http::Response CancelTransaction(App& app, http::Request& request) {
+  auto principal = Authenticate(app, request);
+  if (!principal.ok()) return http::ErrorResponse(principal.status());
+  std::string id = request.Param("id");
+  if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
+
+  auto existing = app.transactions->Get(principal->account_id, id);
+  if (!existing.ok()) return http::ErrorResponse(existing.status());
+  if (!existing->cancelled_at.empty()) {
+    return http::ErrorResponse(Status::Conflict("already_cancelled", "transaction " + id + " is already cancelled"));
+  }
+  auto location = app.accounts->GetLocation(principal->account_id, existing->location_id);
+  if (!location.ok()) return http::ErrorResponse(location.status());
+  auto plugin = app.plugins->Find(location->plugin_name);
+  if (!plugin) {
+    return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name + " is not loaded; see GET /health"));
+  }
+
+  store::IssueRequest issue;
+  issue.account_id = principal->account_id;
+  issue.location_id = location->id;
+  issue.environment = existing->environment;
+  issue.plugin_name = plugin->descriptor().name;
+  issue.plugin_version = plugin->descriptor().version;
+  issue.chain_key = location->chain_key;
+  issue.operation = "cancel";
+  issue.original_transaction_id = id;
+
+  std::string transaction_json = "{\"id\":" + Quote(id) + ",\"type\":" + Quote(existing->type) +
+                                 ",\"invoice_number\":" + Quote(existing->invoice_number) + "}";
+  auto builder = MakeBuilder(plugin, "cancel", *principal, *location, request,
+                             [transaction_json](const store::ChainPosition&) { return transaction_json; });
+  auto result = app.transactions->Issue(issue, builder);
+  if (!result.ok()) return http::ErrorResponse(result.status());
+
+  log::Info("transaction cancelled", {{"request_id", request.request_id}, {"transaction_id", id},
+                                      {"account_id", principal->account_id}});
+  return Created(app, *principal, id, 200);
+}
+
+http::Response GetTransaction(App& app, http::Request& request) {
+  auto principal = Authenticate(app, request);
+  if (!principal.ok()) return http::ErrorResponse(principal.status());
+  std::string id = request.Param("id");
+  if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
+  auto transaction = app.transactions->Get(principal->account_id, id);
+  if (!transaction.ok()) return http::ErrorResponse(transaction.status());
+  return http::Response::Json(200, TransactionJson(*transaction));
+}
+
+http::Response ListTransactions(App& app, http::Request& request) {
+  auto principal = Authenticate(app, request);
+  if (!principal.ok()) return http::ErrorResponse(principal.status());
+
+  store::TransactionFilter filter;
+  auto limit = ReadIntParam(request.Query("limit"), "limit", 20, 1, 100);
+  if (!limit.ok()) return http::ErrorResponse(limit.status());
+  auto offset = ReadIntParam(request.Query("offset"), "offset", 0, 0, 10000);
+  if (!offset.ok()) return http::ErrorResponse(offset.status());
+  filter.limit = *limit;
+  filter.offset = *offset;
+  filter.location_id = request.Query("location_id");
+  filter.status = request.Query("status");
+  filter.type = request.Query("type");
+  filter.from = request.Query("from");
+  filter.to = request.Query("to");
+  if (!filter.location_id.empty() && !IsUuid(filter.location_id)) {
+    return http::ErrorResponse(Status::InvalidArgument("location_id", "location_id must be a location id (a UUID)"));
+  }
+  if (!filter.status.empty() && filter.status != "pending" && filter.status != "registered" &&
+      filter.status != "registered_with_errors" && filter.status != "rejected") {
+    return http::ErrorResponse(Status::InvalidArgument(
+        "status", "status must be one of pending, registered, registered_with_errors, rejected"));
+  }
+  if (!filter.type.empty() && filter.type != "sale" && filter.type != "refund") {
+    return http::ErrorResponse(Status::InvalidArgument("type", "type must be sale or refund"));
+  }
+  for (const auto& [name, value] : {std::pair<const char*, std::string>{"from", filter.from}, {"to", filter.to}}) {
+    if (!value.empty() && !IsRfc3339(value)) {
+      return http::ErrorResponse(Status::InvalidArgument(name, std::string(name) + " must be an RFC 3339 date-time"));
+    }
+  }
+
+  long total = 0;
+  auto transactions = app.transactions->List(principal->account_id, filter, total);
+  if (!transactions.ok()) return http::ErrorResponse(transactions.status());
+  std::string items;
+  for (size_t i = 0; i < transactions->size(); ++i) items += (i > 0 ? "," : "") + TransactionJson((*transactions)[i]);
+  return http::Response::Json(200, PageJson(items, total, filter.limit, filter.offset));
+}
+
+// Returns the record selected by ?record=sale|cancel (default: the transaction's own record).
+Result<store::RecordRow> SelectRecord(const store::TransactionRow& transaction, const std::string& which) {
+  if (!which.empty() && which != "sale" && which != "cancel") {
+    return Status::InvalidArgument("record", "record must be \"sale\" (the transaction's own record) or \"cancel\"");
+  }
+  for (const store::RecordRow& record : transaction.records) {
+    if ((which == "cancel") == (record.operation == "cancel")) return record;
+  }
+  return Status::NotFound("transaction " + transaction.id + " has no " + (which.empty() ? "sale" : which) + " record");
+}
+
+http::Response GetDocument(App& app, http::Request& request) {
+  auto principal = Authenticate(app, request);
+  if (!principal.ok()) return http::ErrorResponse(principal.status());
+  std::string id = request.Param("id");
+  if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
+  auto transaction = app.transactions->Get(principal->account_id, id);
+  if (!transaction.ok()) return http::ErrorResponse(transaction.status());
+  auto record = SelectRecord(*transaction, request.Query("record"));
+  if (!record.ok()) return http::ErrorResponse(record.status());
+
+  http::Response response;
+  response.status = 200;
+  response.content_type = record->document_type + "; charset=utf-8";
+  response.body = record->document;
+  return response;
+}
+
+http::Response GetReceipt(App& app, http::Request& request) {
+  auto principal = Authenticate(app, request);
+  if (!principal.ok()) return http::ErrorResponse(principal.status());
+  std::string id = request.Param("id");
+  if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
+  auto transaction = app.transactions->Get(principal->account_id, id);
+  if (!transaction.ok()) return http::ErrorResponse(transaction.status());
+  auto record = SelectRecord(*transaction, "");
+  if (!record.ok()) return http::ErrorResponse(record.status());
+  auto location = app.accounts->GetLocation(principal->account_id, transaction->location_id);
+  if (!location.ok()) return http::ErrorResponse(location.status());
+  auto plugin = app.plugins->Find(location->plugin_name);
+  if (!plugin) return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name + " is not loaded"));
+
+  std::string input = "{\"transaction\":" + TransactionJson(*transaction) + ",\"record\":{\"fiscal_id\":" +
+                      Quote(record->fiscal_id) + ",\"hash\":" + Quote(record->hash) + ",\"qr_payload\":" +
+                      Quote(record->qr_payload) + ",\"record_type\":" + Quote(record->record_type) + ",\"receipt\":" +
+                      record->receipt + ",\"record_data\":" + record->record_data + "},\"location\":" +
+                      location->country_config + "}";
+  plugins::CallContext context;
+  context.request_id = request.request_id;
+  context.account_id = principal->account_id;
+  context.location_id = location->id;
+  context.environment = transaction->environment;
+  plugins::CallOutcome outcome = plugin->RenderReceipt(input, context);
+  if (!outcome.ok()) return http::ErrorResponse(outcome.ToStatus("render_receipt"));
+
+  auto html = receipt::RenderHtml(outcome.result, record->qr_payload);
+  if (!html.ok()) return http::ErrorResponse(html.status());
+  http::Response response;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = *html;
+  return response;
+}
+
+}  // namespace
+
+void AddTransactionRoutes(App& app, http::Router& router) {
+  router.Add("POST", "/v1/transactions", [&app](http::Request& r) { return CreateTransaction(app, r); });
+  router.Add("GET", "/v1/transactions", [&app](http::Request& r) { return ListTransactions(app, r); });
+  router.Add("GET", "/v1/transactions/:id", [&app](http::Request& r) { return GetTransaction(app, r); });
+  router.Add("POST", "/v1/transactions/:id/cancel", [&app](http::Request& r) { return CancelTransaction(app, r); });
+  router.Add("GET", "/v1/transactions/:id/document", [&app](http::Request& r) { return GetDocument(app, r); });
+  router.Add("GET", "/v1/transactions/:id/receipt", [&app](http::Request& r) { return GetReceipt(app, r); });
+}
+
+std::shared_ptr<http::Router> BuildRouter(App& app) {
+  auto router = std::make_shared<http::Router>();
+  AddSystemRoutes(app, *router);
+  AddAccountRoutes(app, *router);
+  AddLocationRoutes(app, *router);
+  AddTransactionRoutes(app, *router);
+  return router;
+}
+
+}  // namespace fiscal::api

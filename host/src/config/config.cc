@@ -1,0 +1,190 @@
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace fiscal::config {
+namespace {
+
+using rapidjson::Value;
+
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void Fail(const std::string& setting, const std::string& problem) const {
+    throw std::runtime_error("configuration " + origin_ + ": setting \"" + setting + "\" " + problem);
+  }
+
+  const Value* Member(const Value& object, const char* name) const {
+    auto it = object.FindMember(name);
+    return it == object.MemberEnd() ? nullptr : &it->value;
+  }
+
+  std::string String(const Value& object, const char* name, const std::string& path,
+                     const std::string& fallback, bool required = false) const {
+    const Value* value = Member(object, name);
+    if (value == nullptr) {
+      if (required) Fail(path, "is required");
+      return fallback;
+    }
+    if (!value->IsString()) Fail(path, "must be a string");
+    return value->GetString();
+  }
+
+  int Int(const Value& object, const char* name, const std::string& path, int fallback, int minimum,
+          int maximum) const {
+    const Value* value = Member(object, name);
+    if (value == nullptr) return fallback;
+    if (!value->IsInt()) Fail(path, "must be an integer");
+    int number = value->GetInt();
+    if (number < minimum || number > maximum) {
+      Fail(path, "must be between " + std::to_string(minimum) + " and " + std::to_string(maximum));
+    }
+    return number;
+  }
+
+  bool Bool(const Value& object, const char* name, const std::string& path, bool fallback) const {
+    const Value* value = Member(object, name);
+    if (value == nullptr) return fallback;
+    if (!value->IsBool()) Fail(path, "must be true or false");
+    return value->GetBool();
+  }
+
+  const Value* Object(const Value& object, const char* name, const std::string& path) const {
+    const Value* value = Member(object, name);
+    if (value != nullptr && !value->IsObject()) Fail(path, "must be an object");
+    return value;
+  }
+
+ private:
+  std::string origin_;
+};
+
+std::string ToJsonText(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+net::EndpointConfig ReadEndpoint(const Reader& reader, const Value& object, const std::string& path) {
+  net::EndpointConfig endpoint;
+  endpoint.url = reader.String(object, "url", path + ".url", "", true);
+  endpoint.ca_file = reader.String(object, "ca_file", path + ".ca_file", "");
+  endpoint.client_cert = reader.String(object, "client_cert", path + ".client_cert", "");
+  endpoint.client_key = reader.String(object, "client_key", path + ".client_key", "");
+  if (endpoint.client_cert.empty() != endpoint.client_key.empty()) {
+    reader.Fail(path, "needs both client_cert and client_key, or neither");
+  }
+  return endpoint;
+}
+
+plugins::PluginConfig ReadPlugin(const Reader& reader, const Value& entry, const std::string& path) {
+  if (!entry.IsObject()) reader.Fail(path, "must be an object");
+  plugins::PluginConfig plugin;
+  plugin.name = reader.String(entry, "name", path + ".name", "", true);
+  plugin.country = reader.String(entry, "country", path + ".country", "", true);
+  plugin.system = reader.String(entry, "system", path + ".system", "", true);
+  plugin.path = reader.String(entry, "path", path + ".path", "", true);
+
+  if (const Value* settings = reader.Object(entry, "config", path + ".config")) {
+    plugin.config_json = ToJsonText(*settings);
+  }
+
+  // "endpoints": {"verifactu": {"test": {...}, "live": {...}}}
+  if (const Value* endpoints = reader.Object(entry, "endpoints", path + ".endpoints")) {
+    for (auto it = endpoints->MemberBegin(); it != endpoints->MemberEnd(); ++it) {
+      std::string endpoint_path = path + ".endpoints." + it->name.GetString();
+      if (!it->value.IsObject()) reader.Fail(endpoint_path, "must be an object");
+      for (auto env = it->value.MemberBegin(); env != it->value.MemberEnd(); ++env) {
+        std::string environment = env->name.GetString();
+        std::string env_path = endpoint_path + "." + environment;
+        if (environment != "test" && environment != "live") reader.Fail(env_path, "must be \"test\" or \"live\"");
+        if (!env->value.IsObject()) reader.Fail(env_path, "must be an object");
+        plugin.endpoints[it->name.GetString()][environment] = ReadEndpoint(reader, env->value, env_path);
+      }
+    }
+  }
+  return plugin;
+}
+
+}  // namespace
+
+HostConfig LoadFromJson(const std::string& json_text, const std::string& origin) {
+  Reader reader(origin);
+  rapidjson::Document document;
+  document.Parse(json_text.c_str(), json_text.size());
+  if (document.HasParseError()) {
+    throw std::runtime_error("configuration " + origin + ": invalid JSON at offset " +
+                             std::to_string(document.GetErrorOffset()) + ": " +
+                             rapidjson::GetParseError_En(document.GetParseError()));
+  }
+  if (!document.IsObject()) throw std::runtime_error("configuration " + origin + ": must be a JSON object");
+
+  HostConfig config;
+  char hostname[256] = "host";
+  gethostname(hostname, sizeof(hostname) - 1);
+  config.instance_id = reader.String(document, "instance_id", "instance_id",
+                                     std::string(hostname) + ":" + std::to_string(getpid()));
+  config.live_mode_enabled = reader.Bool(document, "live_mode_enabled", "live_mode_enabled", false);
+  config.sql_dir = reader.String(document, "sql_dir", "sql_dir", "sql");
+
+  if (const Value* http = reader.Object(document, "http", "http")) {
+    config.http.address = reader.String(*http, "address", "http.address", config.http.address);
+    config.http.port = reader.Int(*http, "port", "http.port", config.http.port, 0, 65535);
+    config.http.threads = reader.Int(*http, "threads", "http.threads", config.http.threads, 1, 256);
+    config.http.max_body_bytes = static_cast<size_t>(
+        reader.Int(*http, "max_body_bytes", "http.max_body_bytes", 1024 * 1024, 1024, 64 * 1024 * 1024));
+  }
+
+  const Value* database = reader.Object(document, "database", "database");
+  if (database == nullptr) reader.Fail("database", "is required");
+  config.database.connection = reader.String(*database, "connection", "database.connection", "", true);
+  config.database.pool_size = reader.Int(*database, "pool_size", "database.pool_size", 8, 1, 512);
+
+  if (const Value* redis = reader.Object(document, "redis", "redis")) {
+    config.redis.host = reader.String(*redis, "host", "redis.host", config.redis.host);
+    config.redis.port = reader.Int(*redis, "port", "redis.port", config.redis.port, 1, 65535);
+  }
+
+  if (const Value* submission = reader.Object(document, "submission", "submission")) {
+    SubmissionConfig& s = config.submission;
+    s.workers = reader.Int(*submission, "workers", "submission.workers", s.workers, 0, 64);
+    s.poll_interval_ms = reader.Int(*submission, "poll_interval_ms", "submission.poll_interval_ms",
+                                    s.poll_interval_ms, 10, 600000);
+    s.batch_size = reader.Int(*submission, "batch_size", "submission.batch_size", s.batch_size, 1, 1000);
+    s.lease_seconds = reader.Int(*submission, "lease_seconds", "submission.lease_seconds", s.lease_seconds, 5,
+                                 3600);
+    s.late_after_seconds = reader.Int(*submission, "late_after_seconds", "submission.late_after_seconds",
+                                      s.late_after_seconds, 1, 86400);
+    s.max_attempts = reader.Int(*submission, "max_attempts", "submission.max_attempts", s.max_attempts, 1,
+                                100000);
+  }
+
+  if (const Value* plugins = reader.Member(document, "plugins")) {
+    if (!plugins->IsArray()) reader.Fail("plugins", "must be an array");
+    for (rapidjson::SizeType i = 0; i < plugins->Size(); ++i) {
+      config.plugins.push_back(ReadPlugin(reader, (*plugins)[i], "plugins[" + std::to_string(i) + "]"));
+    }
+  }
+  return config;
+}
+
+HostConfig LoadFromFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error("configuration " + path + ": cannot be read");
+  std::stringstream text;
+  text << file.rdbuf();
+  return LoadFromJson(text.str(), path);
+}
+
+}  // namespace fiscal::config

@@ -1,0 +1,56 @@
+// Host configuration, read once at start-up from a JSON file. Errors here are exceptions: the host
+// refuses to start with a message naming the file and the setting.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plugins/plugin_registry.h"
+
+namespace fiscal::config {
+
+struct HttpConfig {
+  std::string address = "127.0.0.1";
+  int port = 8080;
+  int threads = 8;                     // Pistache reactor threads; handlers run on them
+  size_t max_body_bytes = 1024 * 1024;  // larger request bodies get 413
+};
+
+struct DatabaseConfig {
+  std::string connection;  // libpq connection string
+  int pool_size = 8;
+};
+
+struct RedisConfig {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+};
+
+struct SubmissionConfig {
+  int workers = 1;                 // sender threads in this instance
+  int poll_interval_ms = 500;      // how often an idle sender looks for queued records
+  int batch_size = 1000;           // records per message, at most the authority's limit
+  int lease_seconds = 120;         // a sender's claim on a chain; a dead sender's claim expires
+  int late_after_seconds = 240;    // records older than this are sent as late (incident)
+  int max_attempts = 50;           // then the outbox entry is dead
+};
+
+struct HostConfig {
+  std::string instance_id;  // unique per running host; defaults to hostname:pid
+  HttpConfig http;
+  DatabaseConfig database;
+  RedisConfig redis;
+  bool live_mode_enabled = false;  // live API keys get 403 unless this is true
+  std::string sql_dir = "sql";
+  std::vector<plugins::PluginConfig> plugins;
+  SubmissionConfig submission;
+};
+
+// Reads and checks the configuration file. Throws std::runtime_error naming the file and the
+// setting when something is missing or has the wrong type.
+HostConfig LoadFromFile(const std::string& path);
+
+// Same as LoadFromFile, from JSON text; `origin` names the source in error messages.
+HostConfig LoadFromJson(const std::string& json_text, const std::string& origin);
+
+}  // namespace fiscal::config

@@ -1,0 +1,39 @@
+// Routes requests to handlers by method and path pattern ("/v1/transactions/:id/cancel").
+//
+// The host does not use Pistache's Rest::Router: in Pistache 0.0.5 its route lookup inserts into a
+// shared map from several reactor threads at once (a data race), and its own 404/405 answers are
+// plain text. This router is built once before the server starts and is read-only afterwards, so
+// concurrent lookups are safe, and every answer it produces uses the API's JSON error shape.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "http/http_types.h"
+
+namespace fiscal::http {
+
+class Router {
+ public:
+  // Registers a route. Must be called before the server starts; the table is immutable afterwards.
+  void Add(const std::string& method, const std::string& pattern, Handler handler);
+
+  // Finds the handler for the request and fills request.path_params. Answers 404 for an unknown
+  // path and 405 (with an Allow header) for a known path with another method.
+  Response Dispatch(Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;  // ":name" segments capture a parameter
+    Handler handler;
+  };
+
+  static std::vector<std::string> Split(const std::string& path);
+  static bool Match(const Route& route, const std::vector<std::string>& segments,
+                    std::map<std::string, std::string>& params);
+
+  std::vector<Route> routes_;
+};
+
+}  // namespace fiscal::http

@@ -1,0 +1,114 @@
+// fiscal-host: the fiscalization server.
+//
+//   fiscal-host --config FILE [--migrate]   serve the API (after applying migrations with --migrate)
+//   fiscal-host --config FILE migrate       apply the database migrations and exit
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "api/app.h"
+#include "common/log.h"
+#include "http/server.h"
+#include "net/https_client.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void OnSignal(int) { g_stop = 1; }
+
+void PrintUsage() {
+  std::cerr << "usage: fiscal-host --config FILE [--migrate]\n"
+               "       fiscal-host --config FILE migrate\n";
+}
+
+// Connects to PostgreSQL, retrying for up to `seconds` because the database may still be starting.
+std::unique_ptr<fiscal::store::Database> OpenDatabase(const fiscal::config::HostConfig& config, int seconds) {
+  for (int attempt = 0;; ++attempt) {
+    auto database = fiscal::store::Database::Open(config.database.connection, config.database.pool_size);
+    if (database.ok()) return std::move(database.value());
+    if (attempt >= seconds) throw std::runtime_error(database.status().message());
+    if (attempt == 0) fiscal::log::Warning("database not reachable yet, retrying", {{"error", database.status().message()}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+int Run(int argc, char** argv) {
+  std::string config_path;
+  bool migrate = false;
+  bool migrate_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (std::strcmp(argv[i], "--migrate") == 0) {
+      migrate = true;
+    } else if (std::strcmp(argv[i], "migrate") == 0) {
+      migrate_only = true;
+    } else {
+      PrintUsage();
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    PrintUsage();
+    return 2;
+  }
+
+  fiscal::config::HostConfig config = fiscal::config::LoadFromFile(config_path);
+  auto database = OpenDatabase(config, 30);
+  if (migrate || migrate_only) {
+    fiscal::Status status = database->Migrate(config.sql_dir);
+    if (!status.ok()) throw std::runtime_error("migration failed: " + status.ToString());
+    if (migrate_only) return 0;
+  }
+
+  auto https = std::make_shared<fiscal::net::HttpsClient>();
+  fiscal::plugins::PluginRegistry registry(https);
+  registry.LoadAll(config.plugins);
+
+  fiscal::queue::Submitter submitter(*database, registry, config.submission, config.instance_id);
+  fiscal::api::App app;
+  app.config = &config;
+  app.database = database.get();
+  app.plugins = &registry;
+  app.submitter = &submitter;
+  app.accounts = std::make_unique<fiscal::store::AccountsStore>(*database);
+  app.transactions = std::make_unique<fiscal::store::TransactionsStore>(*database);
+
+  fiscal::http::ServerOptions options;
+  options.address = config.http.address;
+  options.port = config.http.port;
+  options.threads = config.http.threads;
+  options.max_body_bytes = config.http.max_body_bytes;
+  fiscal::http::Server server(options, fiscal::api::BuildRouter(app));
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  server.Start();
+  submitter.Start();
+  fiscal::log::Info("fiscal-host started", {{"address", config.http.address},
+                                            {"port", std::to_string(server.port())},
+                                            {"instance_id", config.instance_id}});
+
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  // Stop taking requests first, then let the senders finish their current batch.
+  fiscal::log::Info("fiscal-host stopping", {{"instance_id", config.instance_id}});
+  server.Stop();
+  submitter.Stop();
+  fiscal::log::Info("fiscal-host stopped", {{"instance_id", config.instance_id}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& error) {
+    fiscal::log::Error("fiscal-host cannot start", {{"error", error.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,122 @@
+// The plugin layer seen from the rest of the host: loading country plugins through the C ABI of
+// fiscal/plugin_abi.h, and calling them with C++ types.
+//
+// A LoadedPlugin is one generation of one plugin file. Code that calls a plugin first takes a
+// std::shared_ptr<const LoadedPlugin> from the registry and keeps it for the whole operation, so a
+// later reload can publish a new generation without pulling the code from under a running call.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "net/http_exchange.h"
+
+namespace fiscal::plugins {
+
+// One entry of the "plugins" list in the host configuration.
+struct PluginConfig {
+  std::string name;     // expected plugin name, must equal the name in the compatibility block
+  std::string country;  // ISO alpha-2 the plugin serves, e.g. "ES"
+  std::string system;   // fiscal system within the country, e.g. "verifactu"
+  std::string path;     // library file
+  std::string config_json = "{}";  // passed to the plugin's create()
+  // Logical endpoint name -> environment ("test" | "live") -> endpoint.
+  std::map<std::string, std::map<std::string, net::EndpointConfig>> endpoints;
+};
+
+// Facts read from the library's compatibility block.
+struct PluginDescriptor {
+  std::string name;
+  std::string country;
+  std::string version;
+  std::string path;
+  std::string sha256;  // of the library file, lower-case hex
+  uint32_t abi_major = 0;
+  uint32_t abi_minor = 0;
+};
+
+// Identifies who a plugin call works for; attached to log lines and used to pick the endpoint.
+struct CallContext {
+  std::string request_id;
+  std::string account_id;
+  std::string location_id;
+  std::string environment = "test";  // "test" | "live"
+  // Only submit_batch may send requests; the host sets this for that call alone.
+  bool allow_network = false;
+};
+
+// The outcome of one plugin call: the plugin's status code and either its result document or its
+// error (field and message).
+struct CallOutcome {
+  int32_t status = 0;  // a FISCAL_* status code
+  std::string result;
+  std::string error_field;
+  std::string error_message;
+  std::string plugin;  // name of the plugin that produced the outcome, for error messages
+
+  bool ok() const { return status == 0; }
+  // Maps the plugin's failure to a host Status (400 for invalid input, 503 for transport, 500 else).
+  Status ToStatus(std::string_view operation) const;
+};
+
+class LoadedPlugin {
+ public:
+  virtual ~LoadedPlugin() = default;
+  virtual const PluginDescriptor& descriptor() const = 0;
+  virtual const PluginConfig& config() const = 0;
+
+  virtual CallOutcome SelfTest(const CallContext& context) const = 0;
+  virtual CallOutcome ValidateLocation(std::string_view config_json, const CallContext& context) const = 0;
+  virtual CallOutcome IssueRecord(std::string_view input_json, const CallContext& context) const = 0;
+  virtual CallOutcome SubmitBatch(std::string_view input_json, const CallContext& context) const = 0;
+  virtual CallOutcome RenderReceipt(std::string_view input_json, const CallContext& context) const = 0;
+};
+
+// State of one configured plugin, for /health and the admin API.
+struct PluginState {
+  std::string name;
+  std::string country;
+  std::string system;
+  std::string path;
+  bool loaded = false;
+  std::string version;  // empty when not loaded
+  std::string error;    // why loading failed, empty when loaded
+};
+
+// Checks a library file and loads it: compatibility block read from the file before dlopen, then
+// dlopen, handshake, create and self-test. Never throws; a failure says which check failed.
+Result<std::shared_ptr<const LoadedPlugin>> LoadPlugin(const PluginConfig& config,
+                                                       std::shared_ptr<net::HttpSender> http_sender);
+
+// Holds the loaded generation of every configured plugin. Thread-safe.
+class PluginRegistry {
+ public:
+  explicit PluginRegistry(std::shared_ptr<net::HttpSender> http_sender);
+
+  // Loads every configured plugin. A plugin that fails to load is logged and recorded in its
+  // PluginState; the others still load. A later call replaces the published set, except that a
+  // plugin whose new load fails keeps serving its earlier generation.
+  void LoadAll(const std::vector<PluginConfig>& configs);
+
+  // Returns the current generation of the plugin serving (country, system), or nullptr.
+  std::shared_ptr<const LoadedPlugin> FindFor(std::string_view country, std::string_view system) const;
+  // Returns the current generation of the plugin named `name`, or nullptr.
+  std::shared_ptr<const LoadedPlugin> Find(std::string_view name) const;
+
+  std::vector<PluginState> States() const;
+
+ private:
+  std::shared_ptr<net::HttpSender> http_sender_;
+  std::mutex load_mutex_;  // serializes LoadAll calls
+  mutable std::mutex mutex_;  // guards states_ and loaded_
+  std::vector<PluginState> states_;
+  std::map<std::string, std::shared_ptr<const LoadedPlugin>, std::less<>> loaded_;  // by name
+};
+
+}  // namespace fiscal::plugins
