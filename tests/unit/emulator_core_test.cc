@@ -1,0 +1,720 @@
+// Tests of the AEAT emulator's logic without sockets: huella recomputation, chain and duplicate
+// checks, SOAP faults, fault modes, the control API and state persistence. Every response is also
+// validated against RespuestaSuministro.xsd.
+
+#include <gtest/gtest.h>
+#include <libxml/tree.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "aeat_emulator/emulator.h"
+#include "aeat_emulator/huella.h"
+#include "aeat_emulator/json_log.h"
+#include "aeat_emulator/xml_support.h"
+
+namespace aeat_emulator {
+namespace {
+
+// Huellas of the fixture records, computed with Python's hashlib when the fixtures were written.
+constexpr char kHuellaAlta1[] = "1DB2FD9592AB61D0A66BB6D41A4474BF67F6CAE9C844B2EF80278833DD512552";
+constexpr char kHuellaAlta2[] = "82AA1E95131DEBBD21E38A20607D222233A295702E441064E76DA17F6179D313";
+constexpr char kHuellaAlta3[] = "12E4A46641B9364D8D68C18542AFD9A36BDC45E5DDA979C65BAD44DE35C8A1A3";
+constexpr char kHuellaAnulacion1[] =
+    "EFD6B02C742DF4E0ADF4F9AAB957CEF617547A1618F9A3BBE6D9045D9C70EEE1";
+constexpr char kHuellaAlta4[] = "7C90829C396293C42BE2A8F453667EB74241FC728272019CDA05733301CEB2EC";
+
+// The fixtures are generated at 2025-06-02T10:00:00+02:00 to 10:00:20+02:00.
+std::chrono::system_clock::time_point Utc(int hour, int minute, int second) {
+  // 2025-06-02T00:00:00Z is 1748822400 seconds after the epoch.
+  return std::chrono::system_clock::time_point(
+      std::chrono::seconds(1748822400 + hour * 3600 + minute * 60 + second));
+}
+
+std::string ReadFixture(const std::string& name) {
+  const std::string path = std::string(FISCAL_SOURCE_DIR) + "/tests/data/emulator/" + name;
+  std::ifstream input(path, std::ios::binary);
+  EXPECT_TRUE(input.good()) << "cannot open fixture " << path;
+  std::stringstream content;
+  content << input.rdbuf();
+  return content.str();
+}
+
+// Replaces the first occurrence of `from`, failing the test when it is absent.
+std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
+  const size_t position = text.find(from);
+  EXPECT_NE(position, std::string::npos) << "fixture does not contain: " << from;
+  if (position != std::string::npos) text.replace(position, from.size(), to);
+  return text;
+}
+
+struct Line {
+  std::string num_serie;
+  std::string tipo_operacion;
+  std::string estado;
+  std::string code;
+  std::string description;
+  std::string duplicate_id_peticion;
+  std::string duplicate_estado;
+  std::string duplicate_code;
+};
+
+struct Answer {
+  int http_status = 0;
+  bool schema_valid = false;
+  std::string schema_error;
+  std::string fault_code;
+  std::string fault_string;
+  std::string csv;
+  std::string nif_presentador;
+  std::string wait_seconds;
+  std::string estado_envio;
+  std::string cabecera_nif;
+  std::vector<Line> lines;
+  HttpReply reply;
+};
+
+class EmulatorCoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    SetLogEnabled(false);
+    std::string error;
+    schemas_ = SchemaSet::Load(std::string(FISCAL_SOURCE_DIR) + "/plugins/spain/xsd", &error);
+    ASSERT_NE(schemas_, nullptr) << error;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(schemas_, nullptr);
+    Recreate("");
+  }
+
+  void Recreate(const std::string& state_file) {
+    EmulatorConfig config;
+    config.wait_seconds = 2;
+    config.state_file = state_file;
+    config.clock = [this] { return now_; };
+    emulator_ = std::make_unique<Emulator>(config, schemas_);
+    std::string error;
+    ASSERT_TRUE(emulator_->Open(&error)) << error;
+  }
+
+  Answer Submit(const std::string& soap) {
+    Answer answer;
+    answer.reply = emulator_->HandleSoap(soap, ClientInfo{"127.0.0.1:1", "test", ""});
+    answer.http_status = answer.reply.status;
+
+    std::string error;
+    int error_code = 0;
+    XmlDocPtr doc = ParseXmlSafely(answer.reply.body, &error, &error_code);
+    if (doc == nullptr) {
+      ADD_FAILURE() << "answer is not XML: " << error << "\n" << answer.reply.body;
+      return answer;
+    }
+    xmlNode* body = FindChild(xmlDocGetRootElement(doc.get()), "Body");
+    xmlNode* fault = FindChild(body, "Fault");
+    if (fault != nullptr) {
+      answer.fault_code = TextAt(fault, "faultcode");
+      answer.fault_string = TextAt(fault, "faultstring");
+      return answer;
+    }
+
+    xmlNode* response = FindChild(body, "RespuestaRegFactuSistemaFacturacion");
+    answer.schema_valid = schemas_->ValidateResponseElement(response, &answer.schema_error);
+    answer.csv = TextAt(response, "CSV");
+    answer.nif_presentador = TextAt(response, "DatosPresentacion/NIFPresentador");
+    answer.wait_seconds = TextAt(response, "TiempoEsperaEnvio");
+    answer.estado_envio = TextAt(response, "EstadoEnvio");
+    answer.cabecera_nif = TextAt(response, "Cabecera/ObligadoEmision/NIF");
+    for (xmlNode* child = response->children; child != nullptr; child = child->next) {
+      if (child->type != XML_ELEMENT_NODE || std::string("RespuestaLinea") !=
+                                                 reinterpret_cast<const char*>(child->name)) {
+        continue;
+      }
+      Line line;
+      line.num_serie = TextAt(child, "IDFactura/NumSerieFactura");
+      line.tipo_operacion = TextAt(child, "Operacion/TipoOperacion");
+      line.estado = TextAt(child, "EstadoRegistro");
+      line.code = TextAt(child, "CodigoErrorRegistro");
+      line.description = TextAt(child, "DescripcionErrorRegistro");
+      line.duplicate_id_peticion = TextAt(child, "RegistroDuplicado/IdPeticionRegistroDuplicado");
+      line.duplicate_estado = TextAt(child, "RegistroDuplicado/EstadoRegistroDuplicado");
+      line.duplicate_code = TextAt(child, "RegistroDuplicado/CodigoErrorRegistro");
+      answer.lines.push_back(line);
+    }
+    return answer;
+  }
+
+  HttpReply Control(const std::string& method, const std::string& path, const std::string& body) {
+    HttpRequest request;
+    request.method = method;
+    request.target = path;
+    request.body = body;
+    return emulator_->HandleControl(request);
+  }
+
+  static std::shared_ptr<const SchemaSet> schemas_;
+  std::chrono::system_clock::time_point now_ = Utc(8, 1, 0);
+  std::unique_ptr<Emulator> emulator_;
+};
+
+std::shared_ptr<const SchemaSet> EmulatorCoreTest::schemas_;
+
+TEST(EmulatorHuellaTest, MatchesAeatAltaExamples) {
+  AltaHuellaInput first{"89890001K", "12345678/G33", "01-01-2024", "F1", "12.35", "123.45", "",
+                        "2024-01-01T19:20:30+01:00"};
+  EXPECT_EQ(BuildAltaHuellaString(first),
+            "IDEmisorFactura=89890001K&NumSerieFactura=12345678/G33&FechaExpedicionFactura=01-01-2024"
+            "&TipoFactura=F1&CuotaTotal=12.35&ImporteTotal=123.45&Huella="
+            "&FechaHoraHusoGenRegistro=2024-01-01T19:20:30+01:00");
+  EXPECT_EQ(ComputeAltaHuella(first),
+            "3C464DAF61ACB827C65FDA19F352A4E3BDC2C640E9E9FC4CC058073F38F12F60");
+
+  AltaHuellaInput chained{"89890001K", "12345679/G34", "01-01-2024", "F1", "12.35", "123.45",
+                          "3C464DAF61ACB827C65FDA19F352A4E3BDC2C640E9E9FC4CC058073F38F12F60",
+                          "2024-01-01T19:20:35+01:00"};
+  EXPECT_EQ(ComputeAltaHuella(chained),
+            "F7B94CFD8924EDFF273501B01EE5153E4CE8F259766F88CF6ACB8935802A2B97");
+}
+
+TEST(EmulatorHuellaTest, MatchesAeatAnulacionExample) {
+  AnulacionHuellaInput anulacion{"89890001K", "12345679/G34", "01-01-2024",
+                                 "F7B94CFD8924EDFF273501B01EE5153E4CE8F259766F88CF6ACB8935802A2B97",
+                                 "2024-01-01T19:20:40+01:00"};
+  EXPECT_EQ(ComputeAnulacionHuella(anulacion),
+            "177547C0D57AC74748561D054A9CEC14B4C4EA23D1BEFD6F2E69E3A388F90C68");
+}
+
+TEST(EmulatorHuellaTest, HashesLiteralAmountText) {
+  AltaHuellaInput record{"89890001K", "12345678-G66", "03-02-2025", "R3", "41.4", "241.4",
+                         "C9AF4AF1EF5EBBA700350DE3EEF12C2D355C56AC56F13DB2A25E0031BD2B7ED5",
+                         "2025-02-03T14:30:00+01:00"};
+  EXPECT_EQ(ComputeAltaHuella(record),
+            "FF954378B64ED331A9B2366AD317D86E9DEC1716B12DD0ACCB172A6DC4C105AA");
+
+  record.cuota_total = "41.40";
+  record.importe_total = "241.40";
+  EXPECT_EQ(ComputeAltaHuella(record),
+            "7F422CFC6C1F396693406A5C4AE281E83A8A907678250A0A7E150CD54291F7EB");
+}
+
+TEST(EmulatorHuellaTest, TrimsOnlyOuterControlAndSpaceCharacters) {
+  EXPECT_EQ(TrimAeat(" \t\n 12345678 / G33 \r\n"), "12345678 / G33");
+  EXPECT_EQ(TrimAeat(""), "");
+  EXPECT_EQ(TrimAeat("   "), "");
+}
+
+TEST(EmulatorDateTimeTest, ParsesOffsetsAndRejectsMissingZone) {
+  EXPECT_EQ(ParseDateTimeWithOffset("2025-06-02T10:00:00+02:00"), 1748851200);
+  EXPECT_EQ(ParseDateTimeWithOffset("2025-06-02T08:00:00Z"), 1748851200);
+  EXPECT_EQ(ParseDateTimeWithOffset("2025-06-02T06:30:00.250-01:30"), 1748851200);
+  EXPECT_FALSE(ParseDateTimeWithOffset("2025-06-02T10:00:00").has_value());
+  EXPECT_FALSE(ParseDateTimeWithOffset("02-06-2025").has_value());
+}
+
+TEST_F(EmulatorCoreTest, ValidAltaIsCorrectWithCsv) {
+  const Answer answer = Submit(ReadFixture("alta-primer.xml"));
+
+  EXPECT_EQ(answer.http_status, 200);
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+  EXPECT_EQ(answer.estado_envio, "Correcto");
+  EXPECT_EQ(answer.csv.size(), 16u);
+  EXPECT_EQ(answer.nif_presentador, "89890001K");
+  EXPECT_EQ(answer.wait_seconds, "2");
+  EXPECT_EQ(answer.cabecera_nif, "89890001K");
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].num_serie, "EMU-2025-0001");
+  EXPECT_EQ(answer.lines[0].tipo_operacion, "Alta");
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+  EXPECT_EQ(answer.lines[0].code, "");
+
+  const std::string records = emulator_->RecordsJson();
+  EXPECT_NE(records.find("\"huella\":\"" + std::string(kHuellaAlta1) + "\""), std::string::npos);
+  EXPECT_NE(records.find("\"89890001K:EMU-INST-01\":{\"last_huella\":\"" +
+                         std::string(kHuellaAlta1) + "\",\"count\":1}"),
+            std::string::npos)
+      << records;
+  EXPECT_NE(records.find("\"requests\":1"), std::string::npos) << records;
+}
+
+TEST_F(EmulatorCoreTest, ChainedAltasAndBatchWithAnulacionAreCorrect) {
+  EXPECT_EQ(Submit(ReadFixture("alta-primer.xml")).estado_envio, "Correcto");
+  EXPECT_EQ(Submit(ReadFixture("alta-encadenada.xml")).estado_envio, "Correcto");
+
+  const Answer batch = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+  EXPECT_TRUE(batch.schema_valid) << batch.schema_error;
+  EXPECT_EQ(batch.estado_envio, "Correcto");
+  ASSERT_EQ(batch.lines.size(), 3u);
+  EXPECT_EQ(batch.lines[0].num_serie, "EMU-2025-0003");
+  EXPECT_EQ(batch.lines[1].num_serie, "EMU-2025-0001");
+  EXPECT_EQ(batch.lines[1].tipo_operacion, "Anulacion");
+  EXPECT_EQ(batch.lines[2].num_serie, "EMU-2025-0004");
+  for (const Line& line : batch.lines) EXPECT_EQ(line.estado, "Correcto") << line.num_serie;
+
+  const std::string records = emulator_->RecordsJson();
+  EXPECT_NE(records.find("\"last_huella\":\"" + std::string(kHuellaAlta4) + "\",\"count\":5"),
+            std::string::npos)
+      << records;
+  EXPECT_NE(records.find("\"huella\":\"" + std::string(kHuellaAnulacion1) + "\""),
+            std::string::npos);
+  EXPECT_NE(records.find("\"tipo\":\"anulacion\""), std::string::npos);
+}
+
+TEST_F(EmulatorCoreTest, WrongHuellaIsAcceptedWithError2000) {
+  const std::string soap = ReplaceOnce(ReadFixture("alta-primer.xml"), kHuellaAlta1,
+                                       std::string(64, 'A'));
+
+  const Answer answer = Submit(soap);
+
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+  EXPECT_EQ(answer.estado_envio, "ParcialmenteCorrecto");
+  EXPECT_EQ(answer.csv.size(), 16u);
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].estado, "AceptadoConErrores");
+  EXPECT_EQ(answer.lines[0].code, "2000");
+  EXPECT_EQ(answer.lines[0].description, "El cálculo de la huella suministrada es incorrecta.");
+  EXPECT_NE(emulator_->RecordsJson().find("\"estado\":\"AceptadoConErrores\""), std::string::npos);
+}
+
+TEST_F(EmulatorCoreTest, BrokenChainIsAcceptedWithError2003) {
+  Submit(ReadFixture("alta-primer.xml"));
+
+  // The batch chains to EMU-2025-0002, which was never sent.
+  const Answer answer = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(answer.lines.size(), 3u);
+  EXPECT_EQ(answer.lines[0].estado, "AceptadoConErrores");
+  EXPECT_EQ(answer.lines[0].code, "2003");
+  // The following records chain to the huella that was just stored, so they are fine.
+  EXPECT_EQ(answer.lines[1].estado, "Correcto");
+  EXPECT_EQ(answer.lines[2].estado, "Correcto");
+  EXPECT_EQ(answer.estado_envio, "ParcialmenteCorrecto");
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+}
+
+TEST_F(EmulatorCoreTest, PrimerRegistroOnNonEmptyChainGives2007) {
+  Submit(ReadFixture("alta-primer.xml"));
+
+  // Another invoice that again claims to be the first record of the installation.
+  std::string soap = ReplaceOnce(ReadFixture("alta-primer.xml"), "EMU-2025-0001", "EMU-2025-0099");
+  const std::string huella = ComputeAltaHuella({"89890001K", "EMU-2025-0099", "02-06-2025", "F1",
+                                                "21.00", "121.00", "", "2025-06-02T10:00:00+02:00"});
+  soap = ReplaceOnce(soap, kHuellaAlta1, huella);
+  const Answer answer = Submit(soap);
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].estado, "AceptadoConErrores");
+  EXPECT_EQ(answer.lines[0].code, "2007");
+}
+
+TEST_F(EmulatorCoreTest, DuplicateAltaGives3000WithRegistroDuplicado) {
+  const Answer first = Submit(ReadFixture("alta-primer.xml"));
+  ASSERT_EQ(first.estado_envio, "Correcto");
+
+  const Answer second = Submit(ReadFixture("alta-primer.xml"));
+
+  EXPECT_TRUE(second.schema_valid) << second.schema_error;
+  EXPECT_EQ(second.estado_envio, "Incorrecto");
+  EXPECT_EQ(second.csv, "");
+  EXPECT_EQ(second.nif_presentador, "");
+  ASSERT_EQ(second.lines.size(), 1u);
+  EXPECT_EQ(second.lines[0].estado, "Incorrecto");
+  EXPECT_EQ(second.lines[0].code, "3000");
+  EXPECT_EQ(second.lines[0].description, "Registro de facturación duplicado.");
+  EXPECT_EQ(second.lines[0].duplicate_estado, "Correcta");
+  EXPECT_EQ(second.lines[0].duplicate_id_peticion.size(), 20u);
+
+  const std::string records = emulator_->RecordsJson();
+  EXPECT_NE(records.find("\"id_peticion\":\"" + second.lines[0].duplicate_id_peticion + "\""),
+            std::string::npos);
+  EXPECT_NE(records.find("\"times_received\":2"), std::string::npos) << records;
+  EXPECT_NE(records.find("\"count\":1}"), std::string::npos) << "a duplicate must not advance the chain";
+}
+
+TEST_F(EmulatorCoreTest, DuplicateReportsAceptadaConErrores) {
+  const std::string soap = ReplaceOnce(ReadFixture("alta-primer.xml"), kHuellaAlta1,
+                                       std::string(64, 'B'));
+  Submit(soap);
+
+  const Answer again = Submit(soap);
+
+  ASSERT_EQ(again.lines.size(), 1u);
+  EXPECT_EQ(again.lines[0].code, "3000");
+  EXPECT_EQ(again.lines[0].duplicate_estado, "AceptadaConErrores");
+  EXPECT_EQ(again.lines[0].duplicate_code, "2000");
+  EXPECT_TRUE(again.schema_valid) << again.schema_error;
+}
+
+TEST_F(EmulatorCoreTest, AltaOfCancelledInvoiceReportsAnulada) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Submit(ReadFixture("alta-encadenada.xml"));
+  Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  const Answer again = Submit(ReadFixture("alta-primer.xml"));
+
+  ASSERT_EQ(again.lines.size(), 1u);
+  EXPECT_EQ(again.lines[0].code, "3000");
+  EXPECT_EQ(again.lines[0].duplicate_estado, "Anulada");
+}
+
+TEST_F(EmulatorCoreTest, AnulacionOfUnknownInvoiceGives3002) {
+  // Nothing was stored before, so the anulacion of EMU-2025-0001 has nothing to cancel.
+  const Answer answer = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(answer.lines.size(), 3u);
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+  EXPECT_EQ(answer.lines[1].estado, "Incorrecto");
+  EXPECT_EQ(answer.lines[1].code, "3002");
+  EXPECT_EQ(answer.lines[1].description, "No existe el registro de facturación.");
+  // The rejected anulacion was not stored, so the next record's previous huella is unknown.
+  EXPECT_EQ(answer.lines[2].code, "2003");
+  EXPECT_EQ(answer.estado_envio, "ParcialmenteCorrecto");
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+}
+
+TEST_F(EmulatorCoreTest, SecondAnulacionGives3001) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Submit(ReadFixture("alta-encadenada.xml"));
+  Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  const Answer again = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(again.lines.size(), 3u);
+  EXPECT_EQ(again.lines[0].code, "3000");
+  EXPECT_EQ(again.lines[1].code, "3001");
+  EXPECT_EQ(again.lines[2].code, "3000");
+  EXPECT_EQ(again.estado_envio, "Incorrecto");
+}
+
+TEST_F(EmulatorCoreTest, SubsanacionOfUnknownInvoiceGives3002) {
+  const std::string soap =
+      ReplaceOnce(ReadFixture("alta-primer.xml"), "<sum1:TipoFactura>",
+                  "<sum1:Subsanacion>S</sum1:Subsanacion>\n          <sum1:TipoFactura>");
+
+  const Answer answer = Submit(soap);
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].code, "3002");
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+}
+
+TEST_F(EmulatorCoreTest, EmisorDifferentFromObligadoGives1108) {
+  const std::string soap =
+      ReplaceOnce(ReadFixture("alta-primer.xml"), "<sum1:NIF>89890001K</sum1:NIF>",
+                  "<sum1:NIF>89890002E</sum1:NIF>");
+
+  const Answer answer = Submit(soap);
+
+  EXPECT_EQ(answer.estado_envio, "Incorrecto");
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].code, "1108");
+  EXPECT_EQ(answer.cabecera_nif, "89890002E");
+  EXPECT_EQ(emulator_->RecordsJson().find("EMU-2025-0001"), std::string::npos);
+}
+
+TEST_F(EmulatorCoreTest, SchemaErrorGivesClientFault4102) {
+  const std::string soap =
+      ReplaceOnce(ReadFixture("alta-primer.xml"), "<sum1:TipoFactura>F1</sum1:TipoFactura>", "");
+
+  const Answer answer = Submit(soap);
+
+  EXPECT_EQ(answer.http_status, 500);
+  EXPECT_EQ(answer.fault_code, "env:Client");
+  EXPECT_EQ(answer.fault_string.rfind("Codigo[4102].El XML no cumple el esquema.", 0), 0u)
+      << answer.fault_string;
+  EXPECT_NE(answer.fault_string.find("TipoFactura"), std::string::npos) << answer.fault_string;
+  EXPECT_EQ(emulator_->RecordsJson().find("EMU-2025-0001"), std::string::npos);
+}
+
+TEST_F(EmulatorCoreTest, MalformedXmlGivesClientFault4103) {
+  const Answer answer = Submit("<soapenv:Envelope><unclosed>");
+
+  EXPECT_EQ(answer.http_status, 500);
+  EXPECT_EQ(answer.fault_code, "env:Client");
+  EXPECT_EQ(answer.fault_string.rfind("Codigo[4103].", 0), 0u) << answer.fault_string;
+}
+
+TEST_F(EmulatorCoreTest, DoctypeIsRejectedWithoutExpansion) {
+  const std::string soap =
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;\">]>\n" +
+      ReplaceOnce(ReadFixture("alta-primer.xml"), "Servicios de prueba", "&b;");
+
+  const Answer answer = Submit(soap);
+
+  EXPECT_EQ(answer.fault_code, "env:Client");
+  EXPECT_EQ(answer.fault_string.rfind("Codigo[4103].", 0), 0u) << answer.fault_string;
+}
+
+TEST_F(EmulatorCoreTest, MoreThan1000RecordsGivesFault4114) {
+  const std::string soap = ReadFixture("alta-primer.xml");
+  const size_t begin = soap.find("<sum:RegistroFactura>");
+  const std::string end_tag = "</sum:RegistroFactura>";
+  const size_t end = soap.find(end_tag) + end_tag.size();
+  const std::string record = soap.substr(begin, end - begin) + "\n";
+  std::string records;
+  for (int i = 0; i < 1001; ++i) records += record;
+
+  const Answer answer = Submit(soap.substr(0, begin) + records + soap.substr(end));
+
+  EXPECT_EQ(answer.http_status, 500);
+  EXPECT_EQ(answer.fault_code, "env:Client");
+  EXPECT_EQ(answer.fault_string.rfind("Codigo[4114].", 0), 0u) << answer.fault_string;
+}
+
+TEST_F(EmulatorCoreTest, Exactly1000RecordsAreProcessed) {
+  const std::string soap = ReadFixture("alta-primer.xml");
+  const size_t begin = soap.find("<sum:RegistroFactura>");
+  const std::string end_tag = "</sum:RegistroFactura>";
+  const size_t end = soap.find(end_tag) + end_tag.size();
+  const std::string record = soap.substr(begin, end - begin) + "\n";
+  std::string records;
+  for (int i = 0; i < 1000; ++i) records += record;
+
+  const Answer answer = Submit(soap.substr(0, begin) + records + soap.substr(end));
+
+  EXPECT_EQ(answer.http_status, 200);
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+  EXPECT_EQ(answer.estado_envio, "ParcialmenteCorrecto");
+  ASSERT_EQ(answer.lines.size(), 1000u);
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+  EXPECT_EQ(answer.lines[999].code, "3000");
+}
+
+TEST_F(EmulatorCoreTest, LateRecordWithoutIncidenciaGives2004) {
+  now_ = Utc(9, 0, 0);  // One hour after generation.
+
+  const Answer answer = Submit(ReadFixture("alta-primer.xml"));
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].estado, "AceptadoConErrores");
+  EXPECT_EQ(answer.lines[0].code, "2004");
+  EXPECT_EQ(answer.csv.size(), 16u);
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+  EXPECT_NE(emulator_->RecordsJson().find("EMU-2025-0001"), std::string::npos);
+}
+
+TEST_F(EmulatorCoreTest, LateRecordWithIncidenciaIsCorrect) {
+  now_ = Utc(9, 0, 0);
+  const std::string soap = ReplaceOnce(
+      ReadFixture("alta-primer.xml"), "</sum1:ObligadoEmision>",
+      "</sum1:ObligadoEmision>\n        <sum1:RemisionVoluntaria><sum1:Incidencia>S"
+      "</sum1:Incidencia></sum1:RemisionVoluntaria>");
+
+  const Answer answer = Submit(soap);
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+  EXPECT_EQ(answer.lines[0].code, "");
+  EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
+}
+
+TEST_F(EmulatorCoreTest, RecordFromTheFutureGives2004EvenWithIncidencia) {
+  now_ = Utc(7, 0, 0);  // One hour before generation.
+  const std::string soap = ReplaceOnce(
+      ReadFixture("alta-primer.xml"), "</sum1:ObligadoEmision>",
+      "</sum1:ObligadoEmision>\n        <sum1:RemisionVoluntaria><sum1:Incidencia>S"
+      "</sum1:Incidencia></sum1:RemisionVoluntaria>");
+
+  const Answer answer = Submit(soap);
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].code, "2004");
+}
+
+TEST_F(EmulatorCoreTest, RecordWithinClockMarginIsCorrect) {
+  now_ = Utc(8, 3, 59);  // 239 s after generation.
+
+  const Answer answer = Submit(ReadFixture("alta-primer.xml"));
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+}
+
+TEST_F(EmulatorCoreTest, RejectAllFaultRejectsEveryRecord) {
+  ASSERT_EQ(Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})").status, 200);
+
+  const Answer rejected = Submit(ReadFixture("alta-primer.xml"));
+  const Answer accepted = Submit(ReadFixture("alta-primer.xml"));
+
+  EXPECT_EQ(rejected.estado_envio, "Incorrecto");
+  ASSERT_EQ(rejected.lines.size(), 1u);
+  EXPECT_EQ(rejected.lines[0].code, "1100");
+  EXPECT_TRUE(rejected.schema_valid) << rejected.schema_error;
+  EXPECT_EQ(accepted.estado_envio, "Correcto") << "count 1 must affect one request only";
+}
+
+TEST_F(EmulatorCoreTest, Http500FaultStoresNothing) {
+  Control("POST", "/control/fault", R"({"mode":"http500"})");
+
+  for (int i = 0; i < 3; ++i) {
+    const HttpReply reply = emulator_->HandleSoap(ReadFixture("alta-primer.xml"), ClientInfo{});
+    EXPECT_EQ(reply.status, 500);
+    EXPECT_EQ(reply.body.find("Envelope"), std::string::npos);
+  }
+
+  EXPECT_EQ(emulator_->RecordsJson().find("EMU-2025-0001"), std::string::npos);
+  EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kHttp500) << "count 0 lasts until changed";
+}
+
+TEST_F(EmulatorCoreTest, SoapServerFaultReturnsCode20009) {
+  Control("POST", "/control/fault", R"({"mode":"soap_server_fault","count":1})");
+
+  const Answer answer = Submit(ReadFixture("alta-primer.xml"));
+
+  EXPECT_EQ(answer.http_status, 500);
+  EXPECT_EQ(answer.fault_code, "env:Server");
+  EXPECT_EQ(answer.fault_string, "Codigo[20009].Error interno en el servidor");
+  EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kNone);
+}
+
+TEST_F(EmulatorCoreTest, LoseResponseStoresRecordAndDropsReply) {
+  Control("POST", "/control/fault", R"({"mode":"lose_response","count":1})");
+
+  const HttpReply lost = emulator_->HandleSoap(ReadFixture("alta-primer.xml"), ClientInfo{});
+  const Answer resent = Submit(ReadFixture("alta-primer.xml"));
+
+  EXPECT_TRUE(lost.drop_connection);
+  ASSERT_EQ(resent.lines.size(), 1u);
+  EXPECT_EQ(resent.lines[0].code, "3000");
+  EXPECT_EQ(resent.lines[0].duplicate_estado, "Correcta");
+  EXPECT_FALSE(resent.reply.drop_connection);
+}
+
+TEST_F(EmulatorCoreTest, TimeoutFaultDelaysTheReply) {
+  Control("POST", "/control/fault", R"({"mode":"timeout","count":1,"delay_ms":1500})");
+
+  const Answer delayed = Submit(ReadFixture("alta-primer.xml"));
+
+  EXPECT_EQ(delayed.reply.delay_ms, 1500);
+  EXPECT_EQ(delayed.estado_envio, "Correcto");
+}
+
+TEST_F(EmulatorCoreTest, ControlApiRejectsInvalidFaultRequests) {
+  EXPECT_EQ(Control("POST", "/control/fault", R"({"mode":"explode"})").status, 400);
+  EXPECT_EQ(Control("POST", "/control/fault", R"({"count":1})").status, 400);
+  EXPECT_EQ(Control("POST", "/control/fault", R"({"mode":"timeout","delay_ms":-5})").status, 400);
+  EXPECT_EQ(Control("POST", "/control/fault", "not json").status, 400);
+  EXPECT_EQ(Control("GET", "/control/fault", "").status, 405);
+  EXPECT_EQ(Control("GET", "/control/unknown", "").status, 404);
+  EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kNone);
+}
+
+TEST_F(EmulatorCoreTest, ControlHealthAndReset) {
+  const HttpReply health = Control("GET", "/control/health", "");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "{\"status\":\"ok\"}");
+
+  Submit(ReadFixture("alta-primer.xml"));
+  Control("POST", "/control/fault", R"({"mode":"http500"})");
+  EXPECT_EQ(Control("POST", "/control/reset", "").status, 200);
+
+  EXPECT_EQ(Control("GET", "/control/records", "").body,
+            "{\"records\":[],\"requests\":0,\"chains\":{}}");
+  EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kNone);
+  EXPECT_EQ(Submit(ReadFixture("alta-primer.xml")).estado_envio, "Correcto");
+}
+
+TEST_F(EmulatorCoreTest, StateFileSurvivesRestart) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() /
+      ("aeat-emulator-state-" + std::to_string(::getpid()) + ".jsonl");
+  std::filesystem::remove(state);
+  Recreate(state.string());
+  Submit(ReadFixture("alta-primer.xml"));
+
+  Recreate(state.string());
+  const Answer duplicate = Submit(ReadFixture("alta-primer.xml"));
+  const Answer chained = Submit(ReadFixture("alta-encadenada.xml"));
+
+  ASSERT_EQ(duplicate.lines.size(), 1u);
+  EXPECT_EQ(duplicate.lines[0].code, "3000");
+  EXPECT_EQ(chained.estado_envio, "Correcto");
+  EXPECT_NE(emulator_->RecordsJson().find("\"requests\":3"), std::string::npos);
+
+  Control("POST", "/control/reset", "");
+  Recreate(state.string());
+  EXPECT_EQ(emulator_->RecordsJson(), "{\"records\":[],\"requests\":0,\"chains\":{}}");
+  std::filesystem::remove(state);
+}
+
+TEST_F(EmulatorCoreTest, ServiceRoutingRejectsOtherPathsAndMethods) {
+  HttpRequest request;
+  request.method = "POST";
+  request.target = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/Other";
+  EXPECT_EQ(emulator_->HandleServiceRequest(request, ClientInfo{}).status, 404);
+
+  request.method = "GET";
+  request.target = kVerifactuPath;
+  EXPECT_EQ(emulator_->HandleServiceRequest(request, ClientInfo{}).status, 405);
+}
+
+TEST_F(EmulatorCoreTest, PresenterNifComesFromClientCertificate) {
+  const HttpReply reply = emulator_->HandleSoap(ReadFixture("alta-primer.xml"),
+                                                ClientInfo{"127.0.0.1:1", "cn", "IDCES-89890002E"});
+
+  EXPECT_NE(reply.body.find("<tik:NIFPresentador>89890002E</tik:NIFPresentador>"),
+            std::string::npos)
+      << reply.body;
+}
+
+// In-memory ByteStream that returns its input in small pieces, like a socket would.
+class FakeStream : public ByteStream {
+ public:
+  explicit FakeStream(std::string input) : input_(std::move(input)) {}
+  ssize_t Read(char* buffer, size_t size) override {
+    const size_t count = std::min({size, input_.size() - position_, size_t{7}});
+    std::copy_n(input_.data() + position_, count, buffer);
+    position_ += count;
+    return static_cast<ssize_t>(count);
+  }
+  bool WriteAll(const char*, size_t) override { return true; }
+
+ private:
+  std::string input_;
+  size_t position_ = 0;
+};
+
+TEST(EmulatorHttpTest, ReadsKeepAliveRequestsInSequence) {
+  FakeStream stream(
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+      "GET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
+  HttpReader reader(stream);
+  HttpRequest request;
+
+  ASSERT_EQ(reader.ReadRequest(&request), ReadStatus::kOk);
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.target, "/a");
+  EXPECT_EQ(request.body, "hello");
+  EXPECT_TRUE(request.keep_alive);
+
+  ASSERT_EQ(reader.ReadRequest(&request), ReadStatus::kOk);
+  EXPECT_EQ(request.target, "/b");
+  EXPECT_EQ(request.body, "");
+  EXPECT_FALSE(request.keep_alive);
+
+  EXPECT_EQ(reader.ReadRequest(&request), ReadStatus::kClosed);
+}
+
+TEST(EmulatorHttpTest, RejectsOversizedAndChunkedBodies) {
+  FakeStream too_large("POST / HTTP/1.1\r\nContent-Length: " +
+                       std::to_string(kMaxBodyBytes + 1) + "\r\n\r\n");
+  HttpReader large_reader(too_large);
+  HttpRequest request;
+  EXPECT_EQ(large_reader.ReadRequest(&request), ReadStatus::kTooLarge);
+
+  FakeStream chunked("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  HttpReader chunked_reader(chunked);
+  EXPECT_EQ(chunked_reader.ReadRequest(&request), ReadStatus::kUnsupported);
+
+  FakeStream garbage("NOT HTTP\r\n\r\n");
+  HttpReader garbage_reader(garbage);
+  EXPECT_EQ(garbage_reader.ReadRequest(&request), ReadStatus::kMalformed);
+}
+
+}  // namespace
+}  // namespace aeat_emulator
