@@ -218,8 +218,10 @@ typedef struct fiscal_host_api {
    * TicketBAI XAdES-EPES. Plugins needing it will request minor 1 in the handshake. */
 } fiscal_host_api;
 
+typedef struct fiscal_host_access fiscal_host_access;
+
 /* Passed to the entry point; host-owned and valid only during the entry point call. */
-typedef struct fiscal_host_access {
+struct fiscal_host_access {
   uint32_t struct_size; /* sizeof(fiscal_host_access) of the host */
   /* Returns the host API table when the host implements `major` with a minor >= `min_minor`, or NULL.
    * The returned table is host-owned and stays valid until the host destroys the plugin instance and
@@ -230,7 +232,7 @@ typedef struct fiscal_host_access {
   void (*set_error)(const fiscal_host_access* access, const char* message, size_t message_size);
   /* Host context for the two callbacks above. The plugin must not touch it. */
   void* host_context;
-} fiscal_host_access;
+};
 
 /* ------------------------------------------------------------------------------------------------
  * Plugin API: functions the plugin implements for the host
