@@ -54,9 +54,17 @@ void Write(Severity severity, std::string_view message, std::initializer_list<Fi
   std::lock_guard<std::mutex> lock(g_mutex);
   if (severity < g_minimum) return;
 
-  // Fold repeats of the same message within one second.
+  std::string body = ",\"message\":" + json::Quote(message);
+  for (const Field& field : fields) {
+    body += ",";
+    body += json::Quote(field.first);
+    body += ":";
+    body += json::Quote(field.second);
+  }
+
+  // Fold repeats of the same line (message and fields) within one second.
   auto now = std::chrono::steady_clock::now();
-  RepeatState& repeat = g_repeats[std::string(message)];
+  RepeatState& repeat = g_repeats[body];
   if (repeat.window_start.time_since_epoch().count() != 0 &&
       now - repeat.window_start < std::chrono::seconds(1)) {
     ++repeat.suppressed;
@@ -65,16 +73,9 @@ void Write(Severity severity, std::string_view message, std::initializer_list<Fi
   long suppressed = repeat.suppressed;
   repeat.window_start = now;
   repeat.suppressed = 0;
-  if (g_repeats.size() > 4096) g_repeats.clear();  // bound memory when messages carry unique text
+  if (g_repeats.size() > 4096) g_repeats.clear();  // bound memory when lines carry unique ids
 
-  std::string line = "{\"ts\":" + json::Quote(NowUtc()) + ",\"severity\":" +
-                     json::Quote(SeverityName(severity)) + ",\"message\":" + json::Quote(message);
-  for (const Field& field : fields) {
-    line += ",";
-    line += json::Quote(field.first);
-    line += ":";
-    line += json::Quote(field.second);
-  }
+  std::string line = "{\"ts\":" + json::Quote(NowUtc()) + ",\"severity\":" + json::Quote(SeverityName(severity)) + body;
   if (suppressed > 0) line += ",\"repeats_suppressed\":" + std::to_string(suppressed);
   line += "}\n";
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,9 +1,9 @@
 // Structured logging: one JSON object per line on standard error.
 //
 // Every line has "ts", "severity" and "message"; callers add ids as fields. Never pass secrets,
-// API keys, certificate material or personal data (customer names, tax ids) as fields. A message
-// repeated within a second is folded: the first line is written, and the number of suppressed
-// repeats is reported with the next line of the same message.
+// API keys, certificate material or personal data (customer names, tax ids) as fields. A line
+// repeated within a second (same message and fields) is folded: the first is written, and the
+// number of suppressed repeats is reported with the next identical line.
 #pragma once
 
 #include <initializer_list>

@@ -1,0 +1,242 @@
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+namespace fiscal::testing {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+size_t Collect(char* data, size_t size, size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string RandomSuffix() {
+  std::mt19937_64 generator(std::random_device{}());
+  return std::to_string(generator() % 1000000000ULL);
+}
+
+}  // namespace
+
+HttpResult HttpCall(const std::string& method, const std::string& url, const std::string& body,
+                    const std::vector<std::string>& headers) {
+  // One handle per thread keeps connections alive between calls, as a real client would.
+  thread_local CURL* curl = curl_easy_init();
+  curl_easy_reset(curl);
+
+  HttpResult result;
+  // Pistache 0.0.5 never answers "100 Continue", so curl's wait for it is turned off.
+  curl_slist* list = curl_slist_append(nullptr, "Expect:");
+  for (const std::string& header : headers) list = curl_slist_append(list, header.c_str());
+  if (!body.empty()) list = curl_slist_append(list, "Content-Type: application/json");
+
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  if (!body.empty() || method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+
+  CURLcode code = curl_easy_perform(curl);
+  if (code != CURLE_OK) result.error = curl_easy_strerror(code);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &result.new_connections);
+  char* content_type = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type);
+  if (content_type != nullptr) result.content_type = content_type;
+  curl_slist_free_all(list);
+  return result;
+}
+
+json::Node ParseJson(const std::string& text) {
+  Result<json::Node> parsed = json::Parse(text, "response");
+  EXPECT_TRUE(parsed.ok()) << "not JSON: " << text;
+  return parsed.ok() ? parsed.value() : json::Node();
+}
+
+std::string Text(const json::Node& node, const char* name) {
+  const json::Node* member = node.Find(name);
+  return member == nullptr ? "" : member->text();
+}
+
+std::string MissingEnvironment() {
+  if (Env("FISCAL_TEST_PG").empty()) {
+    return "integration tests need the servers that scripts/test.sh starts (FISCAL_TEST_PG is not set); "
+           "run ./scripts/test.sh";
+  }
+  return "";
+}
+
+TestDatabase::TestDatabase() {
+  name_ = "test_" + RandomSuffix();
+  soci::session admin(soci::postgresql, Env("FISCAL_TEST_PG") + " dbname=postgres");
+  admin << "CREATE DATABASE " + name_;
+  connection_ = Env("FISCAL_TEST_PG") + " dbname=" + name_;
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    soci::session admin(soci::postgresql, Env("FISCAL_TEST_PG") + " dbname=postgres");
+    admin << "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)";
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << "could not drop test database " << name_ << ": " << error.what();
+  }
+}
+
+std::string TestDatabase::Query(const std::string& sql) const {
+  soci::session session(soci::postgresql, connection_);
+  std::string value;
+  soci::indicator indicator = soci::i_null;
+  session << "SELECT (" + sql + ")::text", soci::into(value, indicator);
+  return indicator == soci::i_ok ? value : "";
+}
+
+std::string TestDatabase::Execute(const std::string& sql) const {
+  try {
+    soci::session session(soci::postgresql, connection_);
+    session << sql;
+    return "";
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+}
+
+HostProcess::HostProcess(const TestDatabase& database, const HostOptions& options) {
+  int port = FreePort();
+  base_url_ = "http://127.0.0.1:" + std::to_string(port);
+  std::string work = Env("FISCAL_TEST_WORK_DIR").empty() ? "/tmp" : Env("FISCAL_TEST_WORK_DIR");
+  std::string config_path = work + "/host-" + std::to_string(port) + ".json";
+  log_path_ = work + "/host-" + std::to_string(port) + ".log";
+  std::string pki = Env("FISCAL_TEST_PKI");
+
+  std::string plugins;
+  if (options.with_spain) {
+    plugins = "{\"name\":\"spain-verifactu\",\"country\":\"ES\",\"system\":\"verifactu\",\"path\":\"" +
+              std::string(FISCAL_PLUGIN_DIR) + "/spain-verifactu/1.0.0/libfiscal_spain_verifactu.so\","
+              "\"endpoints\":{\"verifactu\":{\"test\":{\"url\":\"" + Env("FISCAL_TEST_EMULATOR_URL") +
+              "\",\"ca_file\":\"" + pki + "/ca.pem\",\"client_cert\":\"" + pki + "/client.pem\",\"client_key\":\"" +
+              pki + "/client-key.pem\"}}}}";
+  }
+  for (const std::string& extra : options.extra_plugins_json) plugins += (plugins.empty() ? "" : ",") + extra;
+
+  std::ofstream config(config_path);
+  config << "{\"http\":{\"address\":\"127.0.0.1\",\"port\":" << port << ",\"threads\":8},"
+         << "\"database\":{\"connection\":\"" << database.connection() << "\",\"pool_size\":16},"
+         << "\"redis\":{\"host\":\"127.0.0.1\",\"port\":" << (Env("FISCAL_TEST_REDIS_PORT").empty() ? "6379" : Env("FISCAL_TEST_REDIS_PORT")) << "},"
+         << "\"sql_dir\":\"" << FISCAL_SOURCE_DIR << "/sql\","
+         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100},"
+         << "\"plugins\":[" << plugins << "]}";
+  config.close();
+
+  std::string binary = std::string(FISCAL_BINARY_DIR) + "/host/fiscal-host";
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* log = std::fopen(log_path_.c_str(), "a");
+    if (log != nullptr) dup2(fileno(log), STDERR_FILENO);
+    execl(binary.c_str(), binary.c_str(), "--config", config_path.c_str(), "--migrate", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+
+  for (int i = 0; i < 300; ++i) {
+    HttpResult health = HttpCall("GET", base_url_ + "/health");
+    if (health.status == 200) return;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      ADD_FAILURE() << "fiscal-host exited at start-up; log: " << log_path_;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "fiscal-host did not become healthy within 30 s; log: " << log_path_;
+}
+
+HostProcess::~HostProcess() { Stop(); }
+
+void HostProcess::Stop(bool hard) {
+  if (pid_ <= 0) return;
+  kill(pid_, hard ? SIGKILL : SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::vector<std::string> Auth(const std::string& key) { return {"Authorization: Bearer " + key}; }
+
+std::string CreateAccount(const std::string& base_url) {
+  HttpResult created = HttpCall("POST", base_url + "/v1/accounts",
+                                "{\"name\":\"Test shop\",\"billing_email\":\"shop-" + RandomSuffix() + "@example.com\"}");
+  EXPECT_EQ(created.status, 201) << created.body;
+  json::Node body = ParseJson(created.body);
+  const json::Node* key = body.Find("api_key");
+  return key == nullptr ? "" : Text(*key, "key");
+}
+
+std::string CreateSpainLocation(const std::string& base_url, const std::string& key, const std::string& nif,
+                                const std::string& installation) {
+  HttpResult created = HttpCall("POST", base_url + "/v1/locations",
+                                "{\"name\":\"Tienda\",\"country\":\"ES\",\"country_config\":{\"system\":\"verifactu\","
+                                "\"nif\":\"" + nif + "\",\"legal_name\":\"Empresa Ficticia SL\",\"invoice_series\":\"T" +
+                                    RandomSuffix() + "-\",\"installation_number\":\"" + installation + "\"}}",
+                                Auth(key));
+  EXPECT_EQ(created.status, 201) << created.body;
+  return Text(ParseJson(created.body), "id");
+}
+
+std::string SaleBody(const std::string& location_id) {
+  return "{\"location_id\":\"" + location_id + "\",\"timestamp\":\"2026-12-04T10:15:00+01:00\","
+         "\"items\":[{\"description\":\"Cafe\",\"quantity\":2,\"unit_price\":2.50,\"tax_rate\":0.10},"
+         "{\"description\":\"Bocadillo\",\"quantity\":1,\"unit_price\":\"3.00\",\"tax_rate\":0.10}],"
+         "\"pretax_amount\":7.27,\"tax_amount\":0.73,\"total_amount\":8.00,\"currency\":\"EUR\",\"payment_method\":\"card\"}";
+}
+
+void ResetEmulator() {
+  HttpResult reset = HttpCall("POST", Env("FISCAL_TEST_EMULATOR_CONTROL") + "/control/reset", "{}");
+  ASSERT_EQ(reset.status, 200) << reset.error << reset.body;
+}
+
+void SetEmulatorFault(const std::string& json) {
+  HttpResult fault = HttpCall("POST", Env("FISCAL_TEST_EMULATOR_CONTROL") + "/control/fault", json);
+  ASSERT_EQ(fault.status, 200) << fault.error << fault.body;
+}
+
+}  // namespace fiscal::testing

@@ -1,0 +1,89 @@
+// Test harness for integration tests: a fresh database per test fixture, a real fiscal-host process
+// started against it, and an HTTP client. Needs the servers that scripts/test.sh starts; without
+// them (no FISCAL_TEST_PG in the environment) the tests skip with a message saying so.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/json_tree.h"
+
+namespace fiscal::testing {
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string content_type;
+  long new_connections = 0;  // connections libcurl opened for this request
+  std::string error;         // libcurl error, empty when a response arrived
+};
+
+// Sends one request; `headers` are "Name: value" lines.
+HttpResult HttpCall(const std::string& method, const std::string& url, const std::string& body = "",
+                    const std::vector<std::string>& headers = {});
+
+// Parses a JSON body, failing the current test when it is not JSON.
+json::Node ParseJson(const std::string& text);
+std::string Text(const json::Node& node, const char* name);
+
+// Returns "" when the servers of scripts/test.sh are available, else the reason to skip.
+std::string MissingEnvironment();
+
+// A database created for one test suite and dropped at the end.
+class TestDatabase {
+ public:
+  TestDatabase();
+  ~TestDatabase();
+  const std::string& connection() const { return connection_; }
+  // Runs SQL and returns the first column of the first row as text ("" when no row).
+  std::string Query(const std::string& sql) const;
+  // Runs a statement; returns "" on success, else the database's error message.
+  std::string Execute(const std::string& sql) const;
+
+ private:
+  std::string name_;
+  std::string connection_;
+};
+
+struct HostOptions {
+  std::vector<std::string> extra_plugins_json;  // more entries for the "plugins" list
+  bool with_spain = true;
+  int submission_workers = 2;
+};
+
+// A fiscal-host process on a free loopback port.
+class HostProcess {
+ public:
+  HostProcess(const TestDatabase& database, const HostOptions& options = {});
+  ~HostProcess();
+
+  const std::string& base_url() const { return base_url_; }
+  pid_t pid() const { return pid_; }
+  // Sends SIGTERM (or SIGKILL when `hard`) and waits for the process.
+  void Stop(bool hard = false);
+
+ private:
+  pid_t pid_ = -1;
+  std::string base_url_;
+  std::string log_path_;
+};
+
+// Creates an account and returns its test API key.
+std::string CreateAccount(const std::string& base_url);
+// Creates a Spanish VERI*FACTU location and returns its id.
+std::string CreateSpainLocation(const std::string& base_url, const std::string& key, const std::string& nif = "89890001K",
+                                const std::string& installation = "1");
+// A valid sale body for `location_id`: 2 x 2.50 + 1 x 3.00 at 10 %, total 8.00.
+std::string SaleBody(const std::string& location_id);
+
+std::vector<std::string> Auth(const std::string& key);
+
+// Resets the emulator's state and fault mode.
+void ResetEmulator();
+// Sets the emulator's fault mode (see sandbox/aeat-emulator).
+void SetEmulatorFault(const std::string& json);
+
+}  // namespace fiscal::testing
