@@ -154,7 +154,7 @@ HostProcess::HostProcess(const TestDatabase& database, const HostOptions& option
               std::string(FISCAL_PLUGIN_DIR) + "/spain-verifactu/1.0.0/libfiscal_spain_verifactu.so\","
               "\"endpoints\":{\"verifactu\":{\"test\":{\"url\":\"" + Env("FISCAL_TEST_EMULATOR_URL") +
               "\",\"ca_file\":\"" + pki + "/ca.pem\",\"client_cert\":\"" + pki + "/client.pem\",\"client_key\":\"" +
-              pki + "/client-key.pem\"}}}}";
+              pki + "/client-key.pem\",\"timeout_ms\":3000}}}}";
   }
   for (const std::string& extra : options.extra_plugins_json) plugins += (plugins.empty() ? "" : ",") + extra;
 

@@ -82,6 +82,7 @@ net::EndpointConfig ReadEndpoint(const Reader& reader, const Value& object, cons
   endpoint.ca_file = reader.String(object, "ca_file", path + ".ca_file", "");
   endpoint.client_cert = reader.String(object, "client_cert", path + ".client_cert", "");
   endpoint.client_key = reader.String(object, "client_key", path + ".client_key", "");
+  endpoint.timeout_ms = static_cast<uint32_t>(reader.Int(object, "timeout_ms", path + ".timeout_ms", 0, 0, 600000));
   if (endpoint.client_cert.empty() != endpoint.client_key.empty()) {
     reader.Fail(path, "needs both client_cert and client_key, or neither");
   }

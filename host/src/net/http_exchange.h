@@ -14,6 +14,7 @@ struct EndpointConfig {
   std::string ca_file;      // PEM bundle that signs the authority's server certificate
   std::string client_cert;  // PEM client certificate (mutual TLS), may be empty
   std::string client_key;   // PEM private key of client_cert, may be empty
+  uint32_t timeout_ms = 0;  // upper bound for one exchange, 0 = the plugin's own value
 };
 
 struct HttpRequest {

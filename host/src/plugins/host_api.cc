@@ -177,6 +177,8 @@ fiscal_status HttpSendUnguarded(fiscal_call* call, const fiscal_http_request* re
   outgoing.extra_headers = request->extra_headers == nullptr ? "" : request->extra_headers;
   outgoing.body.assign(reinterpret_cast<const char*>(request->body), request->body_size);
   if (request->timeout_ms != 0) outgoing.timeout_ms = std::min(request->timeout_ms, kMaxHttpTimeoutMs);
+  // The operator's per-endpoint bound wins over the plugin's wish.
+  if (endpoint->timeout_ms != 0) outgoing.timeout_ms = std::min(outgoing.timeout_ms, endpoint->timeout_ms);
 
   call->exchanges.push_back(call->target->http_sender->Send(*endpoint, outgoing));
   const net::HttpExchange& exchange = call->exchanges.back();
