@@ -153,6 +153,11 @@ TEST_F(ApiTest, ConcurrentSalesFormOneChain) {
                              "AND position(p.hash in r.document) = 0"),
             "0");
   EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records WHERE document LIKE '%PrimerRegistro>S<%'"), "1");
+  // Generation times never go backwards along the chain.
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records r JOIN fiscal_records p "
+                             "ON p.chain_id = r.chain_id AND p.sequence = r.sequence - 1 "
+                             "WHERE r.generated_at < p.generated_at"),
+            "0");
 
   // The emulator recomputed every huella and checked every link: all registered without errors.
   for (int i = 0; i < 600; ++i) {

@@ -90,7 +90,7 @@ struct PluginState {
 };
 
 // Checks a library file and loads it: compatibility block read from the file before dlopen, then
-// dlopen, handshake, create and self-test. Never throws; a failure says which check failed.
+// dlopen, handshake, create and self-test. Never throws; a failure names the check that failed.
 Result<std::shared_ptr<const LoadedPlugin>> LoadPlugin(const PluginConfig& config,
                                                        std::shared_ptr<net::HttpSender> http_sender);
 

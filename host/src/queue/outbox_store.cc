@@ -79,8 +79,8 @@ Result<std::optional<ClaimedBatch>> OutboxStore::ClaimNext(const std::string& ow
       return Status::Ok();
     }
 
-    // The location of the first record gives the issuer data for the message header; every location
-    // of a chain shares it, because the plugin derives the chain key from it.
+    // The location of the first record gives the issuer data for the message header. Every location
+    // of a chain has the same issuer data, because the plugin derives the chain key from it.
     session << "SELECT l.country_config::text, l.id::text, l.account_id::text FROM fiscal_records r "
                "JOIN transactions t ON t.id = r.transaction_id JOIN locations l ON l.id = t.location_id "
                "WHERE r.id = :r::uuid",
@@ -110,7 +110,7 @@ Status OutboxStore::Complete(const ClaimedBatch& batch, const std::string& owner
       for (const OutboxItem& candidate : batch.items) {
         if (candidate.record_id == result.record_id) item = &candidate;
       }
-      if (item == nullptr) continue;  // the plugin answered for a record it was not given
+      if (item == nullptr) continue;  // the plugin returned a result for a record it was not given
 
       if (result.outcome == "retry") {
         std::string next = item->attempt >= item->max_attempts ? "dead" : "failed";

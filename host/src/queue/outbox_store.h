@@ -29,7 +29,7 @@ struct ClaimedBatch {
   std::vector<OutboxItem> items;  // in chain order
 };
 
-// What the authority decided for one record.
+// The authority's verdict on one record.
 struct ItemResult {
   std::string record_id;
   std::string outcome;  // "registered" | "registered_with_errors" | "rejected" | "retry"
@@ -45,12 +45,12 @@ class OutboxStore {
   Result<std::optional<ClaimedBatch>> ClaimNext(const std::string& owner, int lease_seconds, int batch_size,
                                                 int late_after_seconds);
 
-  // Stores the authority's answers, releases the chain, and holds its next batch back for
+  // Stores the authority's verdicts, releases the chain, and holds its next batch back for
   // `retry_after_seconds`.
   Status Complete(const ClaimedBatch& batch, const std::string& owner, const std::vector<ItemResult>& results,
                   int retry_after_seconds, const std::string& plugin_version, const std::string& authority_response);
 
-  // Records a failed attempt whose outcome is unknown (no answer, timeout, server fault): entries go
+  // Records a failed attempt whose outcome is unknown (no response, timeout, server fault): entries go
   // back to the queue unchanged, or to "dead" after max_attempts, and the chain waits
   // `backoff_seconds`.
   Status Fail(const ClaimedBatch& batch, const std::string& owner, const std::string& error, int backoff_seconds,

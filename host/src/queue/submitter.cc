@@ -162,8 +162,8 @@ bool Submitter::RunOnce(const std::string& owner) {
 
   Status status = outbox_.Complete(batch, owner, results, retry_after, version, authority_response);
   if (!status.ok()) {
-    // The answer is lost to us; the lease expires and the records are resent, which the authority
-    // answers as duplicates of what it already holds.
+    // The response is lost. The lease expires and the records are sent again, and the authority
+    // reports them as duplicates of records it already has.
     log::Error("could not store the authority's answer", {{"chain_id", chain}, {"error", status.ToString()}});
     return true;
   }

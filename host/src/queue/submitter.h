@@ -1,5 +1,5 @@
 // Background senders: take a chain's queued records from the outbox, hand them to the chain's
-// plugin to send, and store the authority's answer. Sending never happens on the request path, so a
+// plugin to send, and store the authority's response. Sending never happens on the request path, so a
 // slow or absent authority never delays a receipt.
 #pragma once
 

@@ -61,7 +61,7 @@ Result<std::string> RenderHtml(const std::string& plugin_receipt_json, const std
                      "<title>" + EscapeHtml(text("title")) + "</title><style>body{font-family:monospace;max-width:80mm;"
                      "margin:auto}figure{text-align:center;margin:0}pre{white-space:pre-wrap}</style></head><body>";
 
-  // The QR code comes first, as AEAT asks for VERI*FACTU invoices.
+  // The QR code comes first, as AEAT requires for VERI*FACTU invoices.
   if (!qr_payload.empty()) {
     Result<std::string> svg = QrSvg(qr_payload);
     if (!svg.ok()) return svg.status();

@@ -18,7 +18,7 @@ struct ApiKeyRow {
   std::string id, account_id, name, key_prefix, environment, key_type, created_at;
 };
 
-// Who an API key authenticates.
+// The account and key behind an authenticated request.
 struct Principal {
   std::string account_id;
   std::string account_status;

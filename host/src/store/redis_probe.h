@@ -1,5 +1,5 @@
-// Checks that the Redis server answers. Redis holds state shared by host instances (rate limits,
-// circuit breakers); the host serves without it and reports its state in /health.
+// Checks that the Redis server responds. Redis keeps state shared by host instances (rate limits
+// and circuit breakers). The host serves without it and reports its state in /health.
 #pragma once
 
 #include <string>

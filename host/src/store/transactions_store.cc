@@ -187,7 +187,10 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
     position.chain_id = head.id;
     position.sequence = head.last_sequence + 1;
     position.previous_state = head.last_state;
-    session << "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", soci::into(position.generated_at);
+    // clock_timestamp(), not now(): now() is the transaction's start, which for a transaction that
+    // waited on the chain lock is earlier than the record generated just before it.
+    session << "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        soci::into(position.generated_at);
 
     if (is_cancel) {
       position.transaction_id = request.original_transaction_id;

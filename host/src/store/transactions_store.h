@@ -1,7 +1,7 @@
 // Transactions and their fiscal records.
 //
 // Issue() is the heart of the server's guarantee: in ONE database transaction it locks the chain
-// head, asks the plugin (through a callback) for the record that follows the previous one, stores
+// head, calls the plugin (through a callback) for the record that follows the previous one, stores
 // the transaction, the record and its outbox entry, and advances the chain. Either all of it is
 // committed or none of it, so an acknowledged sale always has its record and its place in the
 // chain, and two concurrent sales can never take the same place.
@@ -23,7 +23,7 @@ struct IssuedRecord {
   std::string chain_state = "{}", record_data = "{}", receipt = "{}";  // JSON texts
 };
 
-// What the callback gets to build the next record.
+// Input of the callback that builds the next record.
 struct ChainPosition {
   long long chain_id = 0;
   long long sequence = 0;         // sequence of the new record
