@@ -11,7 +11,17 @@
 #include "store/database.h"
 #include "store/transactions_store.h"
 
+namespace fiscal::redis {
+class RateLimiter;
+class CircuitBreaker;
+}  // namespace fiscal::redis
+namespace fiscal::webhooks {
+class WebhookStore;
+}  // namespace fiscal::webhooks
+
 namespace fiscal::api {
+
+class MaintenanceMode;
 
 // Everything the handlers use. Owned by main(); outlives the router.
 struct App {
@@ -21,6 +31,11 @@ struct App {
   queue::Submitter* submitter = nullptr;  // may be null (no background sending)
   std::unique_ptr<store::AccountsStore> accounts;
   std::unique_ptr<store::TransactionsStore> transactions;
+  // Optional components; a null pointer turns the feature off.
+  webhooks::WebhookStore* webhooks = nullptr;
+  redis::RateLimiter* rate_limiter = nullptr;
+  redis::CircuitBreaker* circuit_breaker = nullptr;
+  MaintenanceMode* maintenance = nullptr;
 };
 
 std::shared_ptr<http::Router> BuildRouter(App& app);

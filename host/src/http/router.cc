@@ -34,7 +34,18 @@ bool Router::Match(const Route& route, const std::vector<std::string>& segments,
   return true;
 }
 
+void Router::Use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
+
 Response Router::Dispatch(Request& request) const {
+  // Build the chain from the innermost step (routing) outwards.
+  Handler next = [this](Request& inner) { return RouteRequest(inner); };
+  for (auto it = middlewares_.rbegin(); it != middlewares_.rend(); ++it) {
+    next = [middleware = &*it, next](Request& inner) { return (*middleware)(inner, next); };
+  }
+  return next(request);
+}
+
+Response Router::RouteRequest(Request& request) const {
   std::vector<std::string> segments = Split(request.path);
   std::string allowed;
   for (const Route& route : routes_) {

@@ -13,10 +13,17 @@
 
 namespace fiscal::http {
 
+// A step that runs around every request: it may answer by itself (maintenance mode, rate limit)
+// or call `next` and adjust the response (rate-limit headers). Must not throw.
+using Middleware = std::function<Response(Request& request, const Handler& next)>;
+
 class Router {
  public:
   // Registers a route. Must be called before the server starts; the table is immutable afterwards.
   void Add(const std::string& method, const std::string& pattern, Handler handler);
+
+  // Adds a middleware; the first added runs outermost. Must be called before the server starts.
+  void Use(Middleware middleware);
 
   // Finds the handler for the request and fills request.path_params. Answers 404 for an unknown
   // path and 405 (with an Allow header) for a known path with another method.
@@ -29,11 +36,13 @@ class Router {
     Handler handler;
   };
 
+  Response RouteRequest(Request& request) const;
   static std::vector<std::string> Split(const std::string& path);
   static bool Match(const Route& route, const std::vector<std::string>& segments,
                     std::map<std::string, std::string>& params);
 
   std::vector<Route> routes_;
+  std::vector<Middleware> middlewares_;
 };
 
 }  // namespace fiscal::http
