@@ -32,6 +32,7 @@ start_redis
 make_certificates
 start_emulator "$VAR_DIR/emulator.log"
 
+export FISCAL_TEST_VAR_DIR="$VAR_DIR" FISCAL_TEST_PG_PORT="$PG_PORT"
 export FISCAL_TEST_PG="host=127.0.0.1 port=$PG_PORT user=fiscal"
 export FISCAL_TEST_REDIS_PORT="$REDIS_PORT"
 export FISCAL_TEST_EMULATOR_URL="https://127.0.0.1:$EMULATOR_PORT/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP"

@@ -163,7 +163,7 @@ HostProcess::HostProcess(const TestDatabase& database, const HostOptions& option
          << "\"database\":{\"connection\":\"" << database.connection() << "\",\"pool_size\":16},"
          << "\"redis\":{\"host\":\"127.0.0.1\",\"port\":" << (Env("FISCAL_TEST_REDIS_PORT").empty() ? "6379" : Env("FISCAL_TEST_REDIS_PORT")) << "},"
          << "\"sql_dir\":\"" << FISCAL_SOURCE_DIR << "/sql\","
-         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100},"
+         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100,\"lease_seconds\":10},"
          << "\"plugins\":[" << plugins << "]}";
   config.close();
 
@@ -227,6 +227,43 @@ std::string SaleBody(const std::string& location_id) {
          "\"items\":[{\"description\":\"Cafe\",\"quantity\":2,\"unit_price\":2.50,\"tax_rate\":0.10},"
          "{\"description\":\"Bocadillo\",\"quantity\":1,\"unit_price\":\"3.00\",\"tax_rate\":0.10}],"
          "\"pretax_amount\":7.27,\"tax_amount\":0.73,\"total_amount\":8.00,\"currency\":\"EUR\",\"payment_method\":\"card\"}";
+}
+
+void ExpectChainsIntact(const TestDatabase& database) {
+  EXPECT_EQ(database.Query("SELECT count(*) FROM (SELECT chain_id FROM fiscal_records GROUP BY chain_id "
+                           "HAVING max(sequence) - min(sequence) + 1 <> count(*) OR min(sequence) <> 1) gaps"),
+            "0")
+      << "a chain has a gap in its sequence";
+  EXPECT_EQ(database.Query("SELECT count(*) FROM fiscal_records WHERE (sequence = 1) <> "
+                           "(document LIKE '%PrimerRegistro>S<%')"),
+            "0")
+      << "exactly the first record of each chain must be marked PrimerRegistro";
+  EXPECT_EQ(database.Query("SELECT count(*) FROM fiscal_records r JOIN fiscal_records p "
+                           "ON p.chain_id = r.chain_id AND p.sequence = r.sequence - 1 "
+                           "WHERE position(p.hash in r.document) = 0"),
+            "0")
+      << "a record does not name its predecessor's hash";
+}
+
+int WaitAllResolved(const TestDatabase& database, int seconds) {
+  std::string pending;
+  for (int i = 0; i < seconds * 10; ++i) {
+    pending = database.Query("SELECT count(*) FROM fiscal_records WHERE status = 'pending'");
+    if (pending == "0") return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return std::atoi(pending.c_str());
+}
+
+json::Node EmulatorRecords() {
+  HttpResult records = HttpCall("GET", Env("FISCAL_TEST_EMULATOR_CONTROL") + "/control/records");
+  EXPECT_EQ(records.status, 200) << records.error;
+  return ParseJson(records.body);
+}
+
+void Service(const std::string& action) {
+  std::string command = std::string("bash ") + FISCAL_SOURCE_DIR + "/scripts/service.sh " + action + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
 void ResetEmulator() {

@@ -81,6 +81,16 @@ std::string SaleBody(const std::string& location_id);
 
 std::vector<std::string> Auth(const std::string& key);
 
+// Checks every chain in the database: gap-free sequences, exactly one first record per chain, and
+// every other record naming its predecessor's hash.
+void ExpectChainsIntact(const TestDatabase& database);
+// Waits until no fiscal record is pending (up to `seconds`); returns the number still pending.
+int WaitAllResolved(const TestDatabase& database, int seconds);
+// Returns the emulator's stored records (GET /control/records).
+json::Node EmulatorRecords();
+// Runs scripts/service.sh ACTION (stop-postgres, start-postgres, stop-redis, start-redis).
+void Service(const std::string& action);
+
 // Resets the emulator's state and fault mode.
 void ResetEmulator();
 // Sets the emulator's fault mode (see sandbox/aeat-emulator).

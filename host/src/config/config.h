@@ -30,7 +30,9 @@ struct SubmissionConfig {
   int workers = 1;                 // sender threads in this instance
   int poll_interval_ms = 500;      // how often an idle sender looks for queued records
   int batch_size = 1000;           // records per message, at most the authority's limit
-  int lease_seconds = 120;         // a sender's claim on a chain; a dead sender's claim expires
+  // A sender's claim on a chain. A crashed sender's chains wait this long before another sender
+  // takes them over, so it should exceed the longest authority exchange only by a margin.
+  int lease_seconds = 60;
   int late_after_seconds = 240;    // records older than this are sent as late (incident)
   int max_attempts = 50;           // then the outbox entry is dead
 };
