@@ -371,8 +371,10 @@ TEST_F(EmulatorCoreTest, AnulacionOfUnknownInvoiceGives3002) {
   EXPECT_EQ(answer.lines[1].estado, "Incorrecto");
   EXPECT_EQ(answer.lines[1].code, "3002");
   EXPECT_EQ(answer.lines[1].description, "No existe el registro de facturación.");
-  // The rejected anulacion was not stored, so the next record's previous huella is unknown.
-  EXPECT_EQ(answer.lines[2].code, "2003");
+  // The rejected anulacion is not stored, but the next record may chain to it because the
+  // issuer's system keeps it.
+  EXPECT_EQ(answer.lines[2].estado, "Correcto");
+  EXPECT_EQ(answer.lines[2].code, "");
   EXPECT_EQ(answer.estado_envio, "ParcialmenteCorrecto");
   EXPECT_TRUE(answer.schema_valid) << answer.schema_error;
 }
@@ -546,6 +548,129 @@ TEST_F(EmulatorCoreTest, RejectAllFaultRejectsEveryRecord) {
   EXPECT_EQ(rejected.lines[0].code, "1100");
   EXPECT_TRUE(rejected.schema_valid) << rejected.schema_error;
   EXPECT_EQ(accepted.estado_envio, "Correcto") << "count 1 must affect one request only";
+}
+
+// alta-encadenada.xml (EMU-2025-0002) under another number and chained to `previous_huella`, with
+// its huella recomputed so that only the chain check can fail.
+std::string ChainedAlta(const std::string& num_serie, const std::string& previous_huella) {
+  std::string soap = ReplaceOnce(ReadFixture("alta-encadenada.xml"), "EMU-2025-0002", num_serie);
+  soap = ReplaceOnce(soap, kHuellaAlta1, previous_huella);
+  const std::string huella = ComputeAltaHuella({"89890001K", num_serie, "02-06-2025", "F1", "21.00",
+                                                "121.00", previous_huella,
+                                                "2025-06-02T10:00:05+02:00"});
+  return ReplaceOnce(soap, kHuellaAlta2, huella);
+}
+
+TEST_F(EmulatorCoreTest, RecordAfterRejectedRecordIsCorrect) {
+  ASSERT_EQ(Submit(ReadFixture("alta-primer.xml")).estado_envio, "Correcto");
+  Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})");
+  const Answer rejected = Submit(ReadFixture("alta-encadenada.xml"));
+  ASSERT_EQ(rejected.estado_envio, "Incorrecto");
+  EXPECT_NE(emulator_->RecordsJson().find("\"last_rejected_huella\":\"" + std::string(kHuellaAlta2) + "\""),
+            std::string::npos);
+
+  // The batch's first record chains to EMU-2025-0002, which AEAT rejected.
+  const Answer answer = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(answer.lines.size(), 3u);
+  EXPECT_EQ(answer.lines[0].num_serie, "EMU-2025-0003");
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+  EXPECT_EQ(answer.lines[0].code, "");
+  EXPECT_EQ(answer.estado_envio, "Correcto");
+  const std::string records = emulator_->RecordsJson();
+  EXPECT_EQ(records.find("EMU-2025-0002"), std::string::npos) << "a rejected record is never stored";
+  EXPECT_EQ(records.find("last_rejected_huella"), std::string::npos) << records;
+}
+
+TEST_F(EmulatorCoreTest, RecordChainedElsewhereAfterRejectionGives2003) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})");
+  ASSERT_EQ(Submit(ReadFixture("alta-encadenada.xml")).estado_envio, "Incorrecto");
+
+  const Answer answer = Submit(ChainedAlta("EMU-2025-0050", kHuellaAlta3));
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].estado, "AceptadoConErrores");
+  EXPECT_EQ(answer.lines[0].code, "2003");
+}
+
+TEST_F(EmulatorCoreTest, RecordChainedToLastStoredAfterRejectionIsCorrect) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})");
+  ASSERT_EQ(Submit(ReadFixture("alta-encadenada.xml")).estado_envio, "Incorrecto");
+
+  const Answer stored = Submit(ChainedAlta("EMU-2025-0051", kHuellaAlta1));
+  // A record stored after the rejected one ends the rejected huella's validity.
+  const Answer late = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(stored.lines.size(), 1u);
+  EXPECT_EQ(stored.lines[0].estado, "Correcto");
+  ASSERT_EQ(late.lines.size(), 3u);
+  EXPECT_EQ(late.lines[0].code, "2003");
+}
+
+TEST_F(EmulatorCoreTest, BusinessRejectionAlsoCountsAsPrevious) {
+  Submit(ReadFixture("alta-primer.xml"));
+  // A subsanacion of an invoice AEAT does not hold is rejected with 3002 but exists locally.
+  const std::string alta = ChainedAlta("EMU-2025-0060", kHuellaAlta1);
+  const Answer subsanacion = Submit(ReplaceOnce(
+      alta, "<sum1:TipoFactura>", "<sum1:Subsanacion>S</sum1:Subsanacion><sum1:TipoFactura>"));
+  ASSERT_EQ(subsanacion.lines.size(), 1u);
+  ASSERT_EQ(subsanacion.lines[0].code, "3002");
+
+  const std::string previous = ComputeAltaHuella({"89890001K", "EMU-2025-0060", "02-06-2025", "F1",
+                                                  "21.00", "121.00", kHuellaAlta1,
+                                                  "2025-06-02T10:00:05+02:00"});
+  const Answer next = Submit(ChainedAlta("EMU-2025-0061", previous));
+
+  ASSERT_EQ(next.lines.size(), 1u);
+  EXPECT_EQ(next.lines[0].estado, "Correcto");
+}
+
+TEST_F(EmulatorCoreTest, ResentStoredRecordDoesNotMoveChain) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})");
+  ASSERT_EQ(Submit(ReadFixture("alta-encadenada.xml")).estado_envio, "Incorrecto");
+
+  // An identical re-send of the stored first record is a duplicate, not a new record.
+  const Answer resent = Submit(ReadFixture("alta-primer.xml"));
+  const Answer next = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(resent.lines.size(), 1u);
+  EXPECT_EQ(resent.lines[0].code, "3000");
+  ASSERT_EQ(next.lines.size(), 3u);
+  EXPECT_EQ(next.lines[0].estado, "Correcto");
+}
+
+TEST_F(EmulatorCoreTest, WronglyHashedRejectedRecordIsNotPrevious) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})");
+  const std::string wrong = ReplaceOnce(ReadFixture("alta-encadenada.xml"), kHuellaAlta2,
+                                        std::string(64, 'A'));
+  ASSERT_EQ(Submit(wrong).estado_envio, "Incorrecto");
+
+  const Answer answer = Submit(ChainedAlta("EMU-2025-0070", std::string(64, 'A')));
+
+  ASSERT_EQ(answer.lines.size(), 1u);
+  EXPECT_EQ(answer.lines[0].code, "2003");
+}
+
+TEST_F(EmulatorCoreTest, RejectedHuellaSurvivesRestart) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() /
+      ("aeat-emulator-rejected-" + std::to_string(::getpid()) + ".jsonl");
+  std::filesystem::remove(state);
+  Recreate(state.string());
+  Submit(ReadFixture("alta-primer.xml"));
+  Control("POST", "/control/fault", R"({"mode":"reject_all","count":1})");
+  ASSERT_EQ(Submit(ReadFixture("alta-encadenada.xml")).estado_envio, "Incorrecto");
+
+  Recreate(state.string());
+  const Answer answer = Submit(ReadFixture("lote-2-altas-1-anulacion.xml"));
+
+  ASSERT_EQ(answer.lines.size(), 3u);
+  EXPECT_EQ(answer.lines[0].estado, "Correcto");
+  std::filesystem::remove(state);
 }
 
 TEST_F(EmulatorCoreTest, Http500FaultStoresNothing) {

@@ -87,12 +87,52 @@ TEST(SpainCustomer, Errors) {
 TEST(SpainLocation, NormalisesAndReturnsChainKey) {
   std::string result;
   Status status = ValidateLocation(
-      R"({"system":"verifactu","nif":"es b-00000000","legal_name":"  Tienda Ficticia SL ","installation_number":7,"territory":"canarias"})",
+      R"({"system":"verifactu","nif":"es b-00000000","legal_name":"  Tienda Ficticia SL ","installation_number":7,"territory":"peninsula"})",
       &result);
   ASSERT_TRUE(status.ok()) << status.message();
   EXPECT_EQ(result,
             R"({"config":{"system":"verifactu","nif":"B00000000","legal_name":"Tienda Ficticia SL","invoice_series":"",)"
-            R"("installation_number":"7","territory":"canarias","multiple_taxpayers":false},"chain_key":"B00000000:7"})");
+            R"("installation_number":"7","territory":"peninsula","multiple_taxpayers":false},"chain_key":"B00000000:7",)"
+            R"("issuer_key":"B00000000"})");
+}
+
+TEST(SpainLocation, IssuerKeyIgnoresInstallation) {
+  std::string first;
+  std::string second;
+  ASSERT_TRUE(ValidateLocation(R"({"system":"verifactu","nif":"89890001K","legal_name":"X","installation_number":"1"})",
+                               &first)
+                  .ok());
+  ASSERT_TRUE(ValidateLocation(R"({"system":"verifactu","nif":"ES89890001K","legal_name":"X","installation_number":"2"})",
+                               &second)
+                  .ok());
+  rapidjson::Document a;
+  rapidjson::Document b;
+  a.Parse(first.c_str());
+  b.Parse(second.c_str());
+  EXPECT_STREQ(a["issuer_key"].GetString(), "89890001K");
+  EXPECT_STREQ(b["issuer_key"].GetString(), "89890001K");
+  EXPECT_STRNE(a["chain_key"].GetString(), b["chain_key"].GetString());
+}
+
+TEST(SpainLocation, RejectsUnknownKeys) {
+  std::string result;
+  Status status = ValidateLocation(
+      R"({"system":"verifactu","nif":"89890001K","legal_name":"X","teritory":"peninsula"})", &result);
+  EXPECT_EQ(status.code(), FISCAL_ERR_INVALID_INPUT);
+  EXPECT_EQ(status.field(), "country_config.teritory");
+  for (const char* key : {"system", "nif", "legal_name", "invoice_series", "installation_number", "territory",
+                          "multiple_taxpayers"}) {
+    EXPECT_NE(status.message().find(key), std::string::npos) << key << " missing in: " << status.message();
+  }
+}
+
+TEST(SpainLocation, RejectsCanaryIslands) {
+  std::string result;
+  Status status = ValidateLocation(
+      R"({"system":"verifactu","nif":"89890001K","legal_name":"X","territory":"canarias"})", &result);
+  EXPECT_EQ(status.code(), FISCAL_ERR_INVALID_INPUT);
+  EXPECT_EQ(status.field(), "country_config.territory");
+  EXPECT_NE(status.message().find("IGIC"), std::string::npos) << status.message();
 }
 
 TEST(SpainLocation, DefaultsInstallationAndTerritory) {

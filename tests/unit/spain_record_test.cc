@@ -39,9 +39,10 @@ std::string RefundTransaction(const std::string& number) {
 }
 
 std::string Input(const std::string& operation, const std::string& now, const std::string& transaction,
-                  const std::string& original, const std::string& previous, int sequence = 1) {
+                  const std::string& original, const std::string& previous, int sequence = 1,
+                  const std::string& location = kLocation) {
   return R"({"operation":")" + operation + R"(","environment":"test","now":")" + now + R"(","location":)" +
-         kLocation + R"(,"transaction":)" + transaction + R"(,"original":)" + original +
+         location + R"(,"transaction":)" + transaction + R"(,"original":)" + original +
          R"(,"chain":{"key":"89890001K:1","sequence":)" + std::to_string(sequence) + R"(,"previous":)" + previous + "}}";
 }
 
@@ -325,6 +326,114 @@ TEST(SpainIssueRecord, InputErrorsNameTheField) {
   Issue(Input("sale", "2026-12-04T10:00:00Z", SaleTransaction("A1"), "null", R"({"IDEmisorFactura":"89890001K"})"),
         &issued);
   EXPECT_EQ(issued.status.field(), "chain.previous.NumSerieFactura");
+}
+
+// A one-line sale at `rate` percent; the amounts need not match the rate.
+std::string SaleAtRate(const std::string& rate) {
+  return R"({"type":"sale","invoice_number":"A1","currency":"EUR","breakdown":[{"tax_rate":")" + rate +
+         R"(","base":"100.00","tax":"10.00"}],"tax_amount":"10.00","total_amount":"110.00","customer":null})";
+}
+
+TEST(SpainIssueRecord, IvaRatesAndTheirDates) {
+  struct Case {
+    const char* rate;
+    const char* now;
+    bool valid;
+  } cases[] = {
+      {"0.00", "2026-12-04T10:00:00Z", true},
+      {"4.00", "2026-12-04T10:00:00Z", true},
+      {"10.00", "2026-12-04T10:00:00Z", true},
+      {"21.00", "2026-12-04T10:00:00Z", true},
+      {"6.00", "2026-12-04T10:00:00Z", false},
+      {"16.00", "2026-12-04T10:00:00Z", false},
+      {"21.50", "2026-12-04T10:00:00Z", false},
+      {"2.00", "2024-11-15T10:00:00Z", true},
+      {"2.00", "2026-12-04T10:00:00Z", false},
+      {"7.50", "2024-12-31T22:59:59Z", true},   // 23:59:59 on 31-12-2024 in Madrid
+      {"7.50", "2024-12-31T23:00:00Z", false},  // 00:00:00 on 01-01-2025 in Madrid
+      {"5.00", "2024-11-15T10:00:00Z", false},  // valid only up to 30-09-2024
+  };
+  for (const Case& c : cases) {
+    Issued issued;
+    Issue(Input("sale", c.now, SaleAtRate(c.rate), "null", "null"), &issued);
+    if (c.valid) {
+      EXPECT_TRUE(issued.status.ok()) << c.rate << " at " << c.now << ": " << issued.status.message();
+      continue;
+    }
+    EXPECT_EQ(issued.status.code(), FISCAL_ERR_INVALID_INPUT) << c.rate << " at " << c.now;
+    EXPECT_EQ(issued.status.field(), "transaction.breakdown[0].tax_rate") << c.rate << " at " << c.now;
+  }
+
+  Issued outside;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", SaleAtRate("7.50"), "null", "null"), &outside);
+  EXPECT_NE(outside.status.message().find("0, 4, 10, 21"), std::string::npos) << outside.status.message();
+  EXPECT_NE(outside.status.message().find("01-10-2024 to 31-12-2024"), std::string::npos) << outside.status.message();
+}
+
+TEST(SpainIssueRecord, RateCheckedOnEveryLine) {
+  std::string two_lines = R"({"type":"sale","invoice_number":"A1","currency":"EUR","breakdown":[)"
+                          R"({"tax_rate":"21.00","base":"100.00","tax":"21.00"},)"
+                          R"({"tax_rate":"8.00","base":"100.00","tax":"8.00"}],)"
+                          R"("tax_amount":"29.00","total_amount":"229.00","customer":null})";
+  Issued issued;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", two_lines, "null", "null"), &issued);
+  EXPECT_EQ(issued.status.field(), "transaction.breakdown[1].tax_rate");
+}
+
+TEST(SpainIssueRecord, TotalOverTwelveDigitsNamesTotal) {
+  std::string huge = R"({"type":"sale","invoice_number":"A1","currency":"EUR",)"
+                     R"("breakdown":[{"tax_rate":"21.00","base":"1000000000000.00","tax":"210000000000.00"}],)"
+                     R"("tax_amount":"210000000000.00","total_amount":"1210000000000.00",)"
+                     R"("customer":{"tax_id":"89890002E","name":"Cliente Ficticio SL","country":"ES"}})";
+  Issued issued;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", huge, "null", "null"), &issued);
+  EXPECT_EQ(issued.status.code(), FISCAL_ERR_INVALID_INPUT);
+  EXPECT_EQ(issued.status.field(), "transaction.total_amount");
+  EXPECT_NE(issued.status.message().find("12 integer digits"), std::string::npos) << issued.status.message();
+}
+
+TEST(SpainIssueRecord, MacrodatoFromOneHundredMillion) {
+  auto full_sale = [](const std::string& base, const std::string& tax, const std::string& total) {
+    return R"({"type":"sale","invoice_number":"A1","currency":"EUR",)"
+           R"("breakdown":[{"tax_rate":"21.00","base":")" + base + R"(","tax":")" + tax + R"("}],)"
+           R"("tax_amount":")" + tax + R"(","total_amount":")" + total + R"(",)"
+           R"("customer":{"tax_id":"89890002E","name":"Cliente Ficticio SL","country":"ES"}})";
+  };
+
+  Issued at_threshold;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", full_sale("82644628.10", "17355371.90", "100000000.00"), "null",
+              "null"),
+        &at_threshold);
+  ASSERT_TRUE(at_threshold.status.ok()) << at_threshold.status.message();
+  std::string document = Str(at_threshold.doc, "document");
+  EXPECT_NE(document.find("<sum1:Macrodato>S</sum1:Macrodato>"), std::string::npos) << document;
+  EXPECT_EQ(ValidateRecords({document}), "");
+
+  Issued below;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", full_sale("82644628.09", "17355371.90", "99999999.99"), "null",
+              "null"),
+        &below);
+  ASSERT_TRUE(below.status.ok()) << below.status.message();
+  EXPECT_EQ(Str(below.doc, "document").find("Macrodato"), std::string::npos);
+}
+
+TEST(SpainIssueRecord, CanaryLocationIssuesNoAlta) {
+  const std::string canarias =
+      R"({"system":"verifactu","nif":"89890001K","legal_name":"Tienda Ficticia SL","invoice_series":"A",)"
+      R"("installation_number":"1","territory":"canarias","multiple_taxpayers":false})";
+  Issued sale;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", SaleTransaction("A1"), "null", "null", 1, canarias), &sale);
+  EXPECT_EQ(sale.status.code(), FISCAL_ERR_INVALID_INPUT);
+  EXPECT_EQ(sale.status.field(), "location.territory");
+  EXPECT_NE(sale.status.message().find("IGIC"), std::string::npos) << sale.status.message();
+
+  // An anulación has no tax lines, so a record issued before the check can still be cancelled.
+  Issued original;
+  Issue(Input("sale", "2026-12-04T10:00:00Z", SaleTransaction("A1"), "null", "null"), &original);
+  ASSERT_TRUE(original.status.ok()) << original.status.message();
+  Issued cancel;
+  Issue(Input("cancel", "2026-12-04T11:00:00Z", "null", OriginalOf(original), "null", 2, canarias), &cancel);
+  EXPECT_TRUE(cancel.status.ok()) << cancel.status.message();
 }
 
 TEST(SpainIssueRecord, CorrectionsNotIssued) {

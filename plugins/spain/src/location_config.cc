@@ -1,10 +1,41 @@
 #include "location_config.h"
 
+#include <algorithm>
+#include <array>
+#include <string_view>
+
 #include "nif.h"
 #include "text_rules.h"
 
 namespace fiscal::spain {
 namespace {
+
+// Every key that country_config may contain, in the order WriteLocationConfig writes them.
+constexpr std::array<std::string_view, 7> kKnownKeys = {
+    "system", "nif", "legal_name", "invoice_series", "installation_number", "territory", "multiple_taxpayers"};
+
+std::string KnownKeysText() {
+  std::string text;
+  for (std::string_view key : kKnownKeys) {
+    if (!text.empty()) text += ", ";
+    text += key;
+  }
+  return text;
+}
+
+// Rejects keys this plugin does not read, because a misspelt optional key ("teritory") would
+// otherwise be dropped silently and its default used.
+Status CheckKnownKeys(const rapidjson::Value& object, const std::string& path) {
+  for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
+    std::string_view key(member->name.GetString(), member->name.GetStringLength());
+    if (std::find(kKnownKeys.begin(), kKnownKeys.end(), key) != kKnownKeys.end()) continue;
+
+    std::string field = path + "." + std::string(key);
+    return Status::Invalid(field, field + " is not a known setting of the Spain VERI*FACTU plugin. "
+                                          "Known keys: " + KnownKeysText() + ".");
+  }
+  return Status::Ok();
+}
 
 Status ParseIssuerNif(const rapidjson::Value& object, const std::string& path, std::string* out) {
   std::string field = path + ".nif";
@@ -115,13 +146,32 @@ void WriteLocationConfig(JsonWriter& writer, const LocationConfig& config) {
   writer.EndObject();
 }
 
+Status CheckTerritoryIssuable(const LocationConfig& config, const std::string& path) {
+  if (config.territory != Territory::kCanarias) return Status::Ok();
+
+  // NOTE: IGIC support would go here and in the tax breakdown of record_issuer.cc: Impuesto 03,
+  // the IGIC rates and a ClaveRegimen from AEAT list L8B instead of L8A. The time zone of the
+  // Canary Islands is already handled by ToLocalTime.
+  std::string field = path + ".territory";
+  return Status::Invalid(field, field + " \"canarias\" is not supported yet: sales in the Canary Islands "
+                                        "are taxed with IGIC (Impuesto 03, with its own rates), but this plugin "
+                                        "only issues records with IVA, which would be wrong there. Use a "
+                                        "location in the peninsula or the Balearic Islands.");
+}
+
 Status ValidateLocation(std::string_view config_json, std::string* result_json) {
   rapidjson::Document document;
   Status status = ParseJsonObject(config_json, "country_config", &document);
   if (!status.ok()) return Status::Invalid("country_config", status.message());
 
+  status = CheckKnownKeys(document, "country_config");
+  if (!status.ok()) return status;
+
   LocationConfig config;
   status = ParseLocationConfig(document, "country_config", &config);
+  if (!status.ok()) return status;
+
+  status = CheckTerritoryIssuable(config, "country_config");
   if (!status.ok()) return status;
 
   rapidjson::StringBuffer buffer;
@@ -130,6 +180,7 @@ Status ValidateLocation(std::string_view config_json, std::string* result_json) 
   writer.Key("config");
   WriteLocationConfig(writer, config);
   WriteStringMember(writer, "chain_key", config.ChainKey());
+  WriteStringMember(writer, "issuer_key", config.nif);
   writer.EndObject();
   result_json->assign(buffer.GetString(), buffer.GetSize());
   return Status::Ok();

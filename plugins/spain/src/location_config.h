@@ -36,7 +36,14 @@ Status ParseLocationConfig(const rapidjson::Value& object, const std::string& pa
 // Writes the normalised config as a JSON object.
 void WriteLocationConfig(JsonWriter& writer, const LocationConfig& config);
 
-// Implements validate_location: returns {"config": {...}, "chain_key": "..."}.
+// Rejects a territory for which the plugin cannot issue correct records yet (the Canary Islands).
+// Errors name "<path>.territory".
+Status CheckTerritoryIssuable(const LocationConfig& config, const std::string& path);
+
+// Implements validate_location: returns {"config": {...}, "chain_key": "<nif>:<installation>",
+// "issuer_key": "<nif>"}. Invoice numbers must be unique per issuer (IDEmisorFactura), so the host
+// scopes them by issuer_key, which is shared by every installation of the same NIF. Rejects keys
+// the plugin does not know.
 Status ValidateLocation(std::string_view config_json, std::string* result_json);
 
 }  // namespace fiscal::spain

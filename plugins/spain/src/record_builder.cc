@@ -151,6 +151,7 @@ BuiltRecord BuildRegistroAlta(const RegistroAltaData& data) {
   }
   OptionalElement(xml, "FechaOperacion", data.FechaOperacion);
   Element(xml, "DescripcionOperacion", data.DescripcionOperacion);
+  OptionalElement(xml, "Macrodato", data.Macrodato);
   WriteDestinatarios(xml, data.Destinatarios);
   WriteDesglose(xml, data.Desglose);
   Element(xml, "CuotaTotal", data.CuotaTotal);

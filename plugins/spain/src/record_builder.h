@@ -69,6 +69,7 @@ struct RegistroAltaData {
   std::vector<InvoiceId> FacturasRectificadas;
   std::string FechaOperacion;  // optional
   std::string DescripcionOperacion;
+  std::string Macrodato;  // optional, "S" when |ImporteTotal| >= 100,000,000.00
   std::vector<Destinatario> Destinatarios;
   std::vector<DetalleDesglose> Desglose;
   std::string CuotaTotal;

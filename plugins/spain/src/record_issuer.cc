@@ -5,6 +5,7 @@
 
 #include "amount.h"
 #include "customer.h"
+#include "iva_rates.h"
 #include "json_util.h"
 #include "local_time.h"
 #include "location_config.h"
@@ -24,6 +25,8 @@ constexpr size_t kMaxDesgloseLines = 12;
 constexpr int64_t kSimplifiedInvoiceLimitCents = 300000;
 // AEAT rejects FechaExpedicionFactura before 28-10-2024 (validation 1152).
 constexpr int kFirstValidDate = 20241028;
+// From this ImporteTotal (absolute value) on, AEAT requires Macrodato=S (AEAT validations v1.2.0, rule 10).
+constexpr int64_t kMacrodatoThresholdCents = 10000000000;
 
 const char kDefaultSaleDescription[] = "Venta";
 const char kDefaultRefundDescription[] = "Devolución";
@@ -34,6 +37,7 @@ struct IssueContext {
   bool live = false;
   LocationConfig location;
   LocalTime local;
+  int issue_date = 0;  // FechaExpedicionFactura as yyyymmdd
   std::optional<RegistroAnterior> anterior;
   const rapidjson::Value* transaction = nullptr;
   const rapidjson::Value* original = nullptr;
@@ -134,7 +138,8 @@ Status ParseContext(const rapidjson::Value& input, IssueContext* ctx) {
     return Status::Invalid("now", "now must be a UTC time like 2026-12-04T19:55:53Z (whole seconds, \"Z\")");
   }
   ctx->local = ToLocalTime(epoch_seconds, ctx->location.territory);
-  if (ctx->local.year * 10000 + ctx->local.month * 100 + ctx->local.day < kFirstValidDate) {
+  ctx->issue_date = ctx->local.year * 10000 + ctx->local.month * 100 + ctx->local.day;
+  if (ctx->issue_date < kFirstValidDate) {
     return Status::Invalid("now", "now is before 28-10-2024, the first invoice date AEAT accepts");
   }
 
@@ -179,7 +184,29 @@ Status ParseInvoiceNumber(const rapidjson::Value& transaction, std::string* out)
   return Status::Ok();
 }
 
-Status ParseBreakdown(const rapidjson::Value& transaction, std::vector<DetalleDesglose>* desglose,
+// Reads the total before the breakdown, so that an amount too large for AEAT is reported on the
+// total and not on a tax line.
+Status ParseTotalAmount(const rapidjson::Value& transaction, std::string* out) {
+  const std::string field = "transaction.total_amount";
+  Status status = GetRequiredString(transaction, "total_amount", field, out);
+  if (!status.ok()) return status;
+
+  std::string_view digits = *out;
+  if (!digits.empty() && digits[0] == '-') digits.remove_prefix(1);
+  size_t dot = digits.find('.');  // npos keeps the whole text
+  std::string_view integer_part = digits.substr(0, dot);
+  bool all_digits = integer_part.find_first_not_of("0123456789") == std::string_view::npos;
+  if (all_digits && integer_part.size() > 12) {
+    return Status::Invalid(field, field + " " + *out + " is too large: AEAT accepts amounts of at most 12 "
+                                          "integer digits (999999999999.99, type ImporteSgn12.2). Split the sale.");
+  }
+  return ParseAmount(transaction, "total_amount", field, out);
+}
+
+// `issue_date` (yyyymmdd) decides which IVA rates are valid.
+// NOTE: AEAT checks the rate against FechaOperacion when present. The plugin writes none, so a
+// refund issued after a rate's window (2 %, 5 %, 7.5 %) for a sale inside it is rejected here.
+Status ParseBreakdown(const rapidjson::Value& transaction, int issue_date, std::vector<DetalleDesglose>* desglose,
                       std::vector<ReceiptTax>* taxes) {
   const rapidjson::Value* breakdown = FindMember(transaction, "breakdown");
   if (breakdown == nullptr || !breakdown->IsArray() || breakdown->Empty()) {
@@ -206,6 +233,8 @@ Status ParseBreakdown(const rapidjson::Value& transaction, std::vector<DetalleDe
     if (!IsTaxRate(detalle.TipoImpositivo)) {
       return Status::Invalid(path + ".tax_rate", path + ".tax_rate must be a percentage with 2 decimals, like \"21.00\"");
     }
+    std::string problem = CheckIvaRate(detalle.TipoImpositivo, issue_date);
+    if (!problem.empty()) return Status::Invalid(path + ".tax_rate", path + ".tax_rate " + problem);
     status = ParseAmount(entry, "base", path + ".base", &detalle.BaseImponibleOimporteNoSujeto);
     if (!status.ok()) return status;
     status = ParseAmount(entry, "tax", path + ".tax", &detalle.CuotaRepercutida);
@@ -390,8 +419,12 @@ Status IssueAlta(const SystemInfo& system, const IssueContext& ctx, IssuedRecord
   const rapidjson::Value& transaction = *ctx.transaction;
   bool refund = ctx.operation == "refund";
 
+  // An anulación carries no tax lines, so only altas depend on the territory's tax.
+  Status status = CheckTerritoryIssuable(ctx.location, "location");
+  if (!status.ok()) return status;
+
   std::string type;
-  Status status = GetOptionalString(transaction, "type", "transaction.type", &type);
+  status = GetOptionalString(transaction, "type", "transaction.type", &type);
   if (!status.ok()) return status;
   if (!type.empty() && type != ctx.operation) {
     return Status::Invalid("transaction.type", "transaction.type \"" + type + "\" does not match operation \"" +
@@ -415,13 +448,16 @@ Status IssueAlta(const SystemInfo& system, const IssueContext& ctx, IssuedRecord
   if (!status.ok()) return status;
 
   ReceiptFields receipt;
-  status = ParseBreakdown(transaction, &data.Desglose, &receipt.desglose);
-  if (!status.ok()) return status;
-  status = ParseAmount(transaction, "tax_amount", "transaction.tax_amount", &data.CuotaTotal);
-  if (!status.ok()) return status;
-  status = ParseAmount(transaction, "total_amount", "transaction.total_amount", &data.ImporteTotal);
+  status = ParseTotalAmount(transaction, &data.ImporteTotal);
   if (!status.ok()) return status;
   status = CheckTotalSign(ctx.operation, data.ImporteTotal);
+  if (!status.ok()) return status;
+  int64_t total_cents = AmountToCents(data.ImporteTotal);
+  if (total_cents >= kMacrodatoThresholdCents || total_cents <= -kMacrodatoThresholdCents) data.Macrodato = "S";
+
+  status = ParseBreakdown(transaction, ctx.issue_date, &data.Desglose, &receipt.desglose);
+  if (!status.ok()) return status;
+  status = ParseAmount(transaction, "tax_amount", "transaction.tax_amount", &data.CuotaTotal);
   if (!status.ok()) return status;
   status = ParseItems(transaction, &receipt.lineas);
   if (!status.ok()) return status;

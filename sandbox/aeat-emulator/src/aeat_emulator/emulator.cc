@@ -103,6 +103,19 @@ int64_t DaysFromCivil(int year, int month, int day) {
   return era * 146097 + day_of_era - 719468;
 }
 
+// Recomputes the huella from the record's own fields, as AEAT does for error 2000.
+std::string RecomputeHuella(const SubmittedRecord& record) {
+  if (record.type == RecordType::kAlta) {
+    return ComputeAltaHuella({record.id_emisor_factura, record.num_serie_factura,
+                              record.fecha_expedicion_factura, record.tipo_factura,
+                              record.cuota_total, record.importe_total, record.huella_anterior,
+                              record.fecha_hora_huso_gen_registro});
+  }
+  return ComputeAnulacionHuella({record.id_emisor_factura, record.num_serie_factura,
+                                 record.fecha_expedicion_factura, record.huella_anterior,
+                                 record.fecha_hora_huso_gen_registro});
+}
+
 }  // namespace
 
 const char* FaultModeName(FaultMode mode) {
@@ -287,6 +300,7 @@ HttpReply Emulator::ProcessSubmission(const Submission& submission, const Client
       }
       line = std::move(evaluation.line);
     }
+    if (line.estado == kIncorrecto) NoteRejectedRecord(submission, record);
 
     if (line.estado != kIncorrecto) ++accepted;
     if (line.estado != kCorrecto) ++with_errors;
@@ -451,19 +465,22 @@ bool Emulator::CheckExistence(const SubmittedRecord& record, Evaluation& evaluat
   return true;
 }
 
+void Emulator::NoteRejectedRecord(const Submission& submission, const SubmittedRecord& record) {
+  // A submitter that may not send records of this issuer (1108) cannot change the issuer's chain.
+  if (record.id_emisor_factura != submission.obligado_emision_nif) return;
+  // A record whose huella is wrong cannot be the previous record of a valid chain.
+  if (RecomputeHuella(record) != record.huella) return;
+  // A re-send of a stored record (3000 or 3001) adds no record to the chain.
+  const StoredRecord* stored = registry_.Find(record.type, record.id_emisor_factura,
+                                              record.num_serie_factura,
+                                              record.fecha_expedicion_factura);
+  if (stored != nullptr && stored->huella == record.huella) return;
+
+  registry_.NoteRejected(record.id_emisor_factura, record.numero_instalacion, record.huella);
+}
+
 int Emulator::CheckAcceptedRecord(const Submission& submission, const SubmittedRecord& record) {
-  std::string expected;
-  if (record.type == RecordType::kAlta) {
-    expected = ComputeAltaHuella({record.id_emisor_factura, record.num_serie_factura,
-                                  record.fecha_expedicion_factura, record.tipo_factura,
-                                  record.cuota_total, record.importe_total, record.huella_anterior,
-                                  record.fecha_hora_huso_gen_registro});
-  } else {
-    expected = ComputeAnulacionHuella({record.id_emisor_factura, record.num_serie_factura,
-                                       record.fecha_expedicion_factura, record.huella_anterior,
-                                       record.fecha_hora_huso_gen_registro});
-  }
-  if (expected != record.huella) return kErrorHuellaMismatch;
+  if (RecomputeHuella(record) != record.huella) return kErrorHuellaMismatch;
 
   const ChainState* chain =
       registry_.FindChain(record.id_emisor_factura, record.numero_instalacion);
@@ -474,7 +491,10 @@ int Emulator::CheckAcceptedRecord(const Submission& submission, const SubmittedR
     if (record.huella_anterior == record.huella) return kErrorPreviousHuellaEqualsCurrent;
     // NOTE: with an empty chain (for example after /control/reset) any previous huella is
     // accepted, because the emulator cannot know records sent before it started.
-    if (chain_has_records && record.huella_anterior != chain->last_huella) {
+    // A record rejected after the last stored one also counts as previous, because the issuer's
+    // system keeps it and chains the next record to it.
+    if (chain_has_records && record.huella_anterior != chain->last_huella &&
+        record.huella_anterior != chain->last_rejected_huella) {
       return kErrorPreviousHuellaContent;
     }
   }

@@ -95,6 +95,9 @@ class Emulator {
                             const std::string& id_peticion, const std::string& csv);
   bool CheckExistence(const SubmittedRecord& record, Evaluation& evaluation);
   int CheckAcceptedRecord(const Submission& submission, const SubmittedRecord& record);
+  // Remembers a rejected record's huella for the chain check of the next record, unless the
+  // record is from another issuer than the submitter, wrongly hashed, or a re-send of a stored one.
+  void NoteRejectedRecord(const Submission& submission, const SubmittedRecord& record);
 
   HttpReply RouteControl(const HttpRequest& request);
   HttpReply HandleFaultCommand(std::string_view body);

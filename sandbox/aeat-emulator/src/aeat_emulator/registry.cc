@@ -80,7 +80,8 @@ bool Registry::Open(std::string* error) {
   if (state_file_.empty()) return true;
 
   // Each line is one state change: {"op":"record",...} upserts a record and optionally advances
-  // its chain, {"op":"requests","total":N} sets the request counter.
+  // its chain, {"op":"rejected","nif","installation","huella"} notes a rejected record's huella,
+  // {"op":"requests","total":N} sets the request counter.
   std::ifstream input(state_file_);
   std::string line;
   int line_number = 0;
@@ -99,6 +100,11 @@ bool Registry::Open(std::string* error) {
     if (op == "requests") {
       auto it = document.FindMember("total");
       if (it != document.MemberEnd() && it->value.IsUint64()) request_count_ = it->value.GetUint64();
+      continue;
+    }
+    if (op == "rejected") {
+      ApplyRejected(StringMember(document, "nif"), StringMember(document, "installation"),
+                    StringMember(document, "huella"));
       continue;
     }
     if (op != "record") continue;
@@ -154,6 +160,29 @@ void Registry::Apply(const StoredRecord& record, bool advance_chain) {
   ChainState& chain = chains_[ChainKey(record.nif, record.installation)];
   chain.last_huella = record.huella;
   ++chain.count;
+  chain.last_rejected_huella.clear();
+}
+
+void Registry::ApplyRejected(const std::string& nif, const std::string& installation,
+                             const std::string& huella) {
+  chains_[ChainKey(nif, installation)].last_rejected_huella = huella;
+}
+
+void Registry::NoteRejected(const std::string& nif, const std::string& installation,
+                            const std::string& huella) {
+  ApplyRejected(nif, installation, huella);
+  if (state_stream_ == nullptr) return;
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  writer.Key("op");
+  writer.String("rejected");
+  WriteString(writer, "nif", nif);
+  WriteString(writer, "installation", installation);
+  WriteString(writer, "huella", huella);
+  writer.EndObject();
+  AppendLine(buffer.GetString());
 }
 
 void Registry::Store(const StoredRecord& record, bool advance_chain) {
@@ -223,6 +252,9 @@ std::string Registry::ToJson() const {
     WriteString(writer, "last_huella", chain.last_huella);
     writer.Key("count");
     writer.Int64(chain.count);
+    if (!chain.last_rejected_huella.empty()) {
+      WriteString(writer, "last_rejected_huella", chain.last_rejected_huella);
+    }
     writer.EndObject();
   }
   writer.EndObject();

@@ -30,8 +30,11 @@ struct StoredRecord {
 };
 
 struct ChainState {
-  std::string last_huella;
-  int64_t count = 0;
+  std::string last_huella;  // Huella of the last stored record.
+  int64_t count = 0;        // Stored records.
+  // Huella of a correctly hashed record that was rejected after the last stored record, empty when
+  // none was. The issuer's system keeps such a record, so the next record may chain to it.
+  std::string last_rejected_huella;
 };
 
 // Not thread-safe: the caller serializes all access.
@@ -54,6 +57,10 @@ class Registry {
   // `advance_chain`, the record also becomes the last record of its chain.
   void Store(const StoredRecord& record, bool advance_chain);
 
+  // Remembers the huella of a rejected record as an accepted previous huella of its chain, until
+  // another record of the chain is rejected or stored.
+  void NoteRejected(const std::string& nif, const std::string& installation, const std::string& huella);
+
   // Counts one more SOAP request and returns the new total.
   uint64_t CountRequest();
   uint64_t request_count() const { return request_count_; }
@@ -68,6 +75,7 @@ class Registry {
 
  private:
   void Apply(const StoredRecord& record, bool advance_chain);
+  void ApplyRejected(const std::string& nif, const std::string& installation, const std::string& huella);
   void AppendLine(const std::string& line);
 
   std::string state_file_;
