@@ -19,6 +19,7 @@ struct HttpResult {
   std::string content_type;
   long new_connections = 0;  // connections libcurl opened for this request
   std::string error;         // libcurl error, empty when a response arrived
+  std::map<std::string, std::string> headers;  // response headers, names in lower case
 };
 
 // Sends one request; `headers` are "Name: value" lines.

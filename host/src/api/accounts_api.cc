@@ -48,6 +48,9 @@ http::Response CreateApiKey(App& app, http::Request& request) {
   if (**environment != "test" && **environment != "live") {
     return http::ErrorResponse(Status::InvalidArgument("environment", "environment must be 'test' or 'live'"));
   }
+  if (**environment == "live" && !app.config->live_mode_enabled) {
+    return http::ErrorResponse(Status::PermissionDenied("live mode is not enabled on this server, so live keys cannot be created"));
+  }
   auto name = ReadString(*body, "name", "", 100, false);
   if (!name.ok()) return http::ErrorResponse(name.status());
   if (body->Find("permissions") != nullptr) {

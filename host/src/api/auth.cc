@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace fiscal::api {
@@ -40,8 +41,11 @@ NewApiKey GenerateApiKey(const std::string& environment) {
 
 Result<store::Principal> Authenticate(App& app, const http::Request& request) {
   std::string header = request.Header("authorization");
-  const std::string bearer = "Bearer ";
-  if (header.size() <= bearer.size() || header.compare(0, bearer.size(), bearer) != 0) {
+  // The scheme name is case-insensitive (RFC 9110, section 11.1).
+  const std::string bearer = "bearer ";
+  std::string scheme = header.substr(0, bearer.size());
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (header.size() <= bearer.size() || scheme != bearer) {
     return Status::Unauthenticated("missing or invalid Authorization header; send \"Authorization: Bearer <api key>\"");
   }
   std::string key = header.substr(bearer.size());

@@ -3,6 +3,16 @@
 #include <cctype>
 
 namespace fiscal::api {
+namespace {
+
+// Counts UTF-8 code points (the parser has already checked the encoding).
+size_t CountCharacters(const std::string& text) {
+  size_t count = 0;
+  for (unsigned char c : text) count += (c & 0xC0) != 0x80 ? 1 : 0;
+  return count;
+}
+
+}  // namespace
 
 std::string JoinPath(const std::string& parent, const std::string& name) {
   return parent.empty() ? name : parent + "." + name;
@@ -20,8 +30,8 @@ Result<std::optional<std::string>> ReadString(const json::Node& object, const st
     return Status::InvalidArgument(field, field + " must be a string, not " + json::Node::TypeName(node->type()));
   }
   if (required && node->text().empty()) return Status::InvalidArgument(field, field + " must not be empty");
-  if (node->text().size() > max_length) {
-    return Status::InvalidArgument(field, field + " is longer than " + std::to_string(max_length) + " bytes");
+  if (CountCharacters(node->text()) > max_length) {
+    return Status::InvalidArgument(field, field + " is longer than " + std::to_string(max_length) + " characters");
   }
   return std::optional<std::string>(node->text());
 }
@@ -83,8 +93,13 @@ bool IsRfc3339(const std::string& text) {
   if (!digits(0, 4) || text[4] != '-' || !digits(5, 2) || text[7] != '-' || !digits(8, 2)) return false;
   if (text[10] != 'T' && text[10] != 't') return false;
   if (!digits(11, 2) || text[13] != ':' || !digits(14, 2) || text[16] != ':' || !digits(17, 2)) return false;
-  int month = number(5, 2), day = number(8, 2), hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
+  int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  static const int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int days = kDaysInMonth[month - 1] + (month == 2 && leap ? 1 : 0);
+  if (day > days) return false;
 
   size_t position = 19;
   if (position < text.size() && text[position] == '.') {
@@ -98,7 +113,8 @@ bool IsRfc3339(const std::string& text) {
   if (!digits(position + 1, 2) || text.size() != position + 6 || text[position + 3] != ':' || !digits(position + 4, 2)) {
     return false;
   }
-  return number(position + 1, 2) <= 23 && number(position + 4, 2) <= 59;
+  // Real UTC offsets lie between -12:00 and +14:00.
+  return number(position + 1, 2) <= 14 && number(position + 4, 2) <= 59;
 }
 
 }  // namespace fiscal::api

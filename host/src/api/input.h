@@ -12,7 +12,7 @@
 namespace fiscal::api {
 
 // Returns the string member `name` of `object`. Missing -> error when `required`, else nullopt.
-// Longer than `max_length` bytes or the wrong type -> error.
+// Longer than `max_length` characters (code points) or the wrong type -> error.
 Result<std::optional<std::string>> ReadString(const json::Node& object, const std::string& name,
                                               const std::string& path, size_t max_length, bool required);
 
@@ -27,7 +27,8 @@ Result<int> ReadIntParam(const std::string& text, const std::string& name, int f
 bool IsUuid(const std::string& text);
 
 // True for an RFC 3339 date-time with seconds and an offset ("2026-12-04T10:00:00Z",
-// "2026-12-04T11:00:00.250+01:00").
+// "2026-12-04T11:00:00.250+01:00") that names a real calendar day from 1970 on, with an offset of
+// at most 14 hours.
 bool IsRfc3339(const std::string& text);
 
 // Joins a JSON path: JoinPath("items[0]", "quantity") == "items[0].quantity".

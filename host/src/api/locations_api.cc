@@ -79,6 +79,9 @@ http::Response CreateLocation(App& app, http::Request& request) {
   row.country_config = config->ToJson();
   row.plugin_name = plugin->descriptor().name;
   row.chain_key = chain_key->text();
+  const json::Node* issuer_key = validated->Find("issuer_key");
+  row.issuer_key = issuer_key != nullptr && issuer_key->IsString() && !issuer_key->text().empty() ? issuer_key->text()
+                                                                                                 : row.chain_key;
   auto created = app.accounts->CreateLocation(row);
   if (!created.ok()) return http::ErrorResponse(created.status());
   return http::Response::Json(201, LocationJson(*created));

@@ -11,6 +11,11 @@ namespace {
 const Decimal kOne = Decimal::FromInteger(1);
 const Decimal kCent = Decimal::Parse("0.01", "").value();
 
+// Bounds that keep every product and sum far inside Decimal's 128-bit range and amounts inside the
+// 12 integer digits that tax authorities accept (AEAT's ImporteSgn12.2, FatturaPA's Amount2).
+const Decimal kMaxQuantity = Decimal::FromInteger(1000000000LL);
+const Decimal kMaxAmount = Decimal::FromInteger(1000000000000LL);
+
 Status ParseItem(const json::Node& node, const std::string& path, ItemInput& item) {
   if (!node.IsObject()) return Status::InvalidArgument(path, path + " must be an object");
 
@@ -21,6 +26,9 @@ Status ParseItem(const json::Node& node, const std::string& path, ItemInput& ite
   auto quantity = ReadDecimal(node, "quantity", path, true);
   if (!quantity.ok()) return quantity.status();
   item.quantity = **quantity;
+  if (item.quantity.Abs() >= kMaxQuantity) {
+    return Status::InvalidArgument(path + ".quantity", path + ".quantity must be less than 1000000000");
+  }
   if (item.quantity <= Decimal()) {
     return Status::InvalidArgument(path + ".quantity", path + ".quantity must be greater than 0; for a refund send "
                                                               "type \"refund\" with positive quantities");
@@ -29,6 +37,10 @@ Status ParseItem(const json::Node& node, const std::string& path, ItemInput& ite
   auto unit_price = ReadDecimal(node, "unit_price", path, true);
   if (!unit_price.ok()) return unit_price.status();
   item.unit_price = **unit_price;
+  if (item.unit_price >= kMaxAmount) {
+    return Status::InvalidArgument(path + ".unit_price", path + ".unit_price must be less than 1000000000000 "
+                                                                "(tax authorities accept at most 12 integer digits)");
+  }
   if (item.unit_price.IsNegative()) {
     return Status::InvalidArgument(path + ".unit_price", path + ".unit_price must not be negative");
   }
@@ -91,6 +103,10 @@ Status ComputeTotals(TransactionInput& input) {
     tax_total = tax_total + group.tax;
   }
 
+  if (items_total >= kMaxAmount) {
+    return Status::InvalidArgument("items", "the items add up to " + items_total.Rounded(2).ToString() +
+                                                ", more than the 12 integer digits tax authorities accept");
+  }
   if (input.total_amount != items_total) {
     return Status::InvalidArgument("total_amount", "total_amount is " + input.total_amount.ToString() +
                                                        " but the items add up to " + items_total.Rounded(2).ToString() +

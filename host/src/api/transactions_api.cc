@@ -51,6 +51,17 @@ Result<store::IssuedRecord> ParseIssued(const plugins::LoadedPlugin& plugin, con
   return record;
 }
 
+// Maps a field path of the plugin's input ("transaction.customer.name") to the request's
+// ("customer.name"). The plugin sees per-rate totals that the server computed from the items, so
+// errors in them point at the items.
+std::string RequestField(const std::string& plugin_field) {
+  const std::string prefix = "transaction.";
+  if (plugin_field.rfind(prefix, 0) != 0) return plugin_field;
+  std::string field = plugin_field.substr(prefix.size());
+  if (field.rfind("breakdown", 0) == 0) return "items";
+  return field;
+}
+
 // Builds the issue_record input around one chain position.
 std::string IssueInput(const std::string& operation, const std::string& environment, const store::LocationRow& location,
                        const std::string& transaction_json, const store::ChainPosition& position,
@@ -81,6 +92,7 @@ store::RecordBuilder MakeBuilder(std::shared_ptr<const plugins::LoadedPlugin> pl
         // issue_record never uses the network, so "transport" here is a plugin bug.
         return Status::Internal("plugin " + plugin->descriptor().name + " failed to issue the record");
       }
+      if (status.code() == StatusCode::kInvalidArgument) return Status::InvalidArgument(RequestField(status.field()), status.message());
       return status;
     }
     return ParseIssued(*plugin, outcome.result);
@@ -121,6 +133,7 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   issue.plugin_name = plugin->descriptor().name;
   issue.plugin_version = plugin->descriptor().version;
   issue.chain_key = location->chain_key;
+  issue.issuer_key = location->issuer_key;
   issue.operation = input->type;
   issue.invoice_series = series != nullptr && series->IsString() ? series->text() : "";
   issue.client_invoice_number = input->invoice_number;
@@ -173,6 +186,7 @@ http::Response CancelTransaction(App& app, http::Request& request) {
   issue.plugin_name = plugin->descriptor().name;
   issue.plugin_version = plugin->descriptor().version;
   issue.chain_key = location->chain_key;
+  issue.issuer_key = location->issuer_key;
   issue.operation = "cancel";
   issue.original_transaction_id = id;
 

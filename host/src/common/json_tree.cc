@@ -1,5 +1,7 @@
 #include "common/json_tree.h"
 
+#include <cstring>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
@@ -71,6 +73,11 @@ class TreeBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeB
     return Add(std::move(node));
   }
   bool String(const char* text, rapidjson::SizeType length, bool) {
+    // PostgreSQL text cannot hold NUL, and no fiscal field needs it.
+    if (std::memchr(text, 0, length) != nullptr) {
+      error_ = "strings must not contain the NUL character (\\u0000)";
+      return false;
+    }
     Node node;
     node.type_ = Node::Type::kString;
     node.text_.assign(text, length);
@@ -80,6 +87,10 @@ class TreeBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeB
   bool Key(const char* text, rapidjson::SizeType length, bool) {
     Frame& frame = stack_.back();
     std::string key(text, length);
+    if (std::memchr(text, 0, length) != nullptr) {
+      error_ = "keys must not contain the NUL character (\\u0000)";
+      return false;
+    }
     if (frame.node.Find(key) != nullptr) {
       error_ = "duplicate key \"" + key + "\"";
       return false;

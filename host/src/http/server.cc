@@ -36,6 +36,40 @@ std::string Lower(std::string text) {
   return text;
 }
 
+// A response header with a name chosen at run time. Pistache 0.0.5 writes only typed headers on the
+// wire and silently drops headers added with addRaw, so every extra header is sent as one of these.
+class TextHeader : public P::Http::Header::Header {
+ public:
+  TextHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& stream) const override { stream << value_; }
+#ifdef SAFE_HEADER_CAST
+  // Only used by Pistache's checked header casts, which never target this class.
+  uint64_t hash() const override { return 0; }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+// Decodes %XX escapes in a query parameter. '+' stays '+', because clients send RFC 3339 offsets
+// such as "+01:00" unencoded in query strings.
+std::string PercentDecode(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 Request ToRequest(const P::Http::Request& pistache_request) {
   Request request;
   request.method = P::Http::methodString(pistache_request.method());
@@ -44,7 +78,7 @@ Request ToRequest(const P::Http::Request& pistache_request) {
 
   const auto& query = pistache_request.query();
   for (auto it = query.parameters_begin(); it != query.parameters_end(); ++it) {
-    request.query[it->first] = it->second;
+    request.query[PercentDecode(it->first)] = PercentDecode(it->second);
   }
 
   // Pistache keeps headers it knows as typed objects and the rest as raw text; collect both.
@@ -105,8 +139,8 @@ class PistacheAdapter : public P::Http::Handler {
     headers.add<P::Http::Header::Connection>(keep_alive ? P::Http::ConnectionControl::KeepAlive
                                                         : P::Http::ConnectionControl::Close);
 
-    headers.addRaw(P::Http::Header::Raw("X-Request-Id", request.request_id));
-    for (const auto& [name, value] : response.headers) headers.addRaw(P::Http::Header::Raw(name, value));
+    headers.add(std::make_shared<TextHeader>("X-Request-Id", request.request_id));
+    for (const auto& [name, value] : response.headers) headers.add(std::make_shared<TextHeader>(name, value));
 
     writer.send(static_cast<P::Http::Code>(response.status), response.body,
                 P::Http::Mime::MediaType::fromString(response.content_type));

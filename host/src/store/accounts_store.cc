@@ -7,7 +7,7 @@ namespace {
 
 const char* kLocationColumns =
     "id::text, account_id::text, name, country, coalesce(address, ''), coalesce(tax_id, ''), country_config::text, "
-    "plugin_name, chain_key, status, " FISCAL_SQL_TIME("created_at") ", " FISCAL_SQL_TIME("updated_at");
+    "plugin_name, chain_key, status, " FISCAL_SQL_TIME("created_at") ", " FISCAL_SQL_TIME("updated_at") ", issuer_key";
 
 LocationRow ReadLocation(const soci::row& row) {
   LocationRow location;
@@ -23,6 +23,7 @@ LocationRow ReadLocation(const soci::row& row) {
   location.status = row.get<std::string>(9);
   location.created_at = row.get<std::string>(10);
   location.updated_at = row.get<std::string>(11);
+  location.issuer_key = row.get<std::string>(12);
   return location;
 }
 
@@ -125,14 +126,31 @@ Result<std::optional<Principal>> AccountsStore::FindPrincipal(const std::string&
 Result<LocationRow> AccountsStore::CreateLocation(const LocationRow& input) {
   LocationRow location;
   Status status = database_.Run([&](soci::session& session) {
+    soci::transaction transaction(session);
+
+    // Claim the issuer for this account, or find who holds it.
+    std::string owner;
+    session << "INSERT INTO issuer_claims (plugin_name, issuer_key, account_id) VALUES (:p, :i, :a::uuid) "
+               "ON CONFLICT (plugin_name, issuer_key) DO NOTHING",
+        soci::use(input.plugin_name), soci::use(input.issuer_key), soci::use(input.account_id);
+    session << "SELECT account_id::text FROM issuer_claims WHERE plugin_name = :p AND issuer_key = :i",
+        soci::use(input.plugin_name), soci::use(input.issuer_key), soci::into(owner);
+    if (owner != input.account_id) {
+      return Status::Conflict("issuer_claimed", "the issuer " + input.issuer_key +
+                                                    " belongs to another account; an issuer's records can only "
+                                                    "be issued from one account");
+    }
+
     soci::row row;
     session << std::string("INSERT INTO locations (account_id, name, country, address, tax_id, country_config, plugin_name, "
-                           "chain_key) VALUES (:a::uuid, :n, :c, nullif(:ad, ''), nullif(:t, ''), :cc::jsonb, :p, :k) RETURNING ") +
+                           "chain_key, issuer_key) VALUES (:a::uuid, :n, :c, nullif(:ad, ''), nullif(:t, ''), :cc::jsonb, :p, "
+                           ":k, :i) RETURNING ") +
                    kLocationColumns,
         soci::use(input.account_id), soci::use(input.name), soci::use(input.country), soci::use(input.address),
         soci::use(input.tax_id), soci::use(input.country_config), soci::use(input.plugin_name),
-        soci::use(input.chain_key), soci::into(row);
+        soci::use(input.chain_key), soci::use(input.issuer_key), soci::into(row);
     location = ReadLocation(row);
+    transaction.commit();
     return Status::Ok();
   });
   if (!status.ok()) return status;

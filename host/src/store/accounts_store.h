@@ -30,6 +30,7 @@ struct Principal {
 struct LocationRow {
   std::string id, account_id, name, country, address, tax_id, country_config, plugin_name, chain_key, status,
       created_at, updated_at;
+  std::string issuer_key;  // the taxpayer the location reports for (for Spain, the NIF)
 };
 
 class AccountsStore {
@@ -46,6 +47,8 @@ class AccountsStore {
   // Returns the principal of a non-revoked key, or nullopt.
   Result<std::optional<Principal>> FindPrincipal(const std::string& key_hash);
 
+  // Creates a location. The first account to create a location for an issuer owns that issuer; a
+  // location of another account for the same issuer gives kConflict.
   Result<LocationRow> CreateLocation(const LocationRow& location);
   // Returns the location when it belongs to `account_id`, else kNotFound.
   Result<LocationRow> GetLocation(const std::string& account_id, const std::string& location_id);

@@ -31,6 +31,11 @@ Status MapError(const soci::soci_error& error) {
     return Status::Unavailable("the database is unavailable; retry the request shortly");
   }
   if (sqlstate == "23505") return Status::Conflict("duplicate", "a resource with the same unique value already exists");
+  // Class 22 (data exception): a value the input checks let through but PostgreSQL cannot store.
+  if (sqlstate.rfind("22", 0) == 0) {
+    log::Warning("database rejected a value", {{"error", message}, {"sqlstate", sqlstate}});
+    return Status::InvalidArgument("", "a value in the request is out of range or malformed: " + message.substr(0, 200));
+  }
   log::Error("database error", {{"error", message}, {"sqlstate", sqlstate}});
   return Status::Internal("a database error occurred");
 }

@@ -32,15 +32,33 @@ ChainHead LockChain(soci::session& session, const IssueRequest& request) {
   return head;
 }
 
-std::string NextInvoiceNumber(soci::session& session, long long chain_id, const std::string& series) {
-  long long number = 0;
-  session << "INSERT INTO invoice_counters (chain_id, series, last_number) VALUES (:c, :s, 1) "
-             "ON CONFLICT (chain_id, series) DO UPDATE SET last_number = invoice_counters.last_number + 1 "
-             "RETURNING last_number",
-      soci::use(chain_id), soci::use(series), soci::into(number);
-  char digits[32];
-  std::snprintf(digits, sizeof(digits), "%08lld", number);
-  return series + digits;
+bool InvoiceNumberUsed(soci::session& session, const IssueRequest& request, const std::string& number) {
+  int used = 0;
+  session << "SELECT count(*) FROM invoice_numbers WHERE plugin_name = :p AND environment = :e AND issuer_key = :i "
+             "AND invoice_number = :n",
+      soci::use(request.plugin_name), soci::use(request.environment), soci::use(request.issuer_key), soci::use(number),
+      soci::into(used);
+  return used > 0;
+}
+
+// Assigns the next free number of the issuer's series. A number a client already chose by hand is
+// skipped, so hand-picked numbers never block automatic numbering. The counter row stays locked
+// until commit, so two installations of one issuer never get the same number.
+Result<std::string> NextInvoiceNumber(soci::session& session, const IssueRequest& request) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    long long number = 0;
+    session << "INSERT INTO issuer_invoice_counters (plugin_name, environment, issuer_key, series, last_number) "
+               "VALUES (:p, :e, :i, :s, 1) ON CONFLICT (plugin_name, environment, issuer_key, series) "
+               "DO UPDATE SET last_number = issuer_invoice_counters.last_number + 1 RETURNING last_number",
+        soci::use(request.plugin_name), soci::use(request.environment), soci::use(request.issuer_key),
+        soci::use(request.invoice_series), soci::into(number);
+    char digits[32];
+    std::snprintf(digits, sizeof(digits), "%08lld", number);
+    std::string candidate = request.invoice_series + digits;
+    if (!InvoiceNumberUsed(session, request, candidate)) return candidate;
+  }
+  return Status::Conflict("invoice_numbers_exhausted", "no free invoice number found in series \"" +
+                                                           request.invoice_series + "\" after 1000 tries");
 }
 
 // Reads the record of the original transaction that a refund or cancellation refers to.
@@ -48,7 +66,7 @@ Status LoadOriginal(soci::session& session, const IssueRequest& request, ChainPo
                     std::string& original_type) {
   soci::row row;
   session << "SELECT t.type, CASE WHEN t.cancelled_at IS NULL THEN 'no' ELSE 'yes' END, t.location_id::text, r.fiscal_id, r.hash, r.record_type, "
-             "r.record_data::text FROM transactions t JOIN fiscal_records r ON r.transaction_id = t.id AND "
+             "r.record_data::text, r.status FROM transactions t JOIN fiscal_records r ON r.transaction_id = t.id AND "
              "r.operation <> 'cancel' WHERE t.id = :t::uuid AND t.account_id = :a::uuid FOR UPDATE OF t",
       soci::use(request.original_transaction_id), soci::use(request.account_id), soci::into(row);
   if (!session.got_data()) {
@@ -59,6 +77,11 @@ Status LoadOriginal(soci::session& session, const IssueRequest& request, ChainPo
   if (cancelled) {
     return Status::Conflict("already_cancelled", "transaction " + request.original_transaction_id +
                                                      " is cancelled; it cannot be cancelled or refunded again");
+  }
+  if (row.get<std::string>(7) == "rejected") {
+    return Status::Conflict("original_rejected", "the authority rejected the record of transaction " +
+                                                     request.original_transaction_id +
+                                                     ", so it holds nothing to cancel or refund");
   }
   if (row.get<std::string>(2) != request.location_id) {
     return Status::InvalidArgument("original_transaction_id",
@@ -196,16 +219,16 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
       position.transaction_id = request.original_transaction_id;
     } else {
       session << "SELECT gen_random_uuid()::text", soci::into(position.transaction_id);
-      position.invoice_number = request.client_invoice_number.empty()
-                                    ? NextInvoiceNumber(session, head.id, request.invoice_series)
-                                    : request.client_invoice_number;
-      int duplicates = 0;
-      session << "SELECT count(*) FROM transactions WHERE chain_id = :c AND invoice_number = :n", soci::use(head.id),
-          soci::use(position.invoice_number), soci::into(duplicates);
-      if (duplicates > 0) {
-        return Status::Conflict("duplicate_invoice_number", "invoice number " + position.invoice_number +
+      if (request.client_invoice_number.empty()) {
+        Result<std::string> number = NextInvoiceNumber(session, request);
+        if (!number.ok()) return number.status();
+        position.invoice_number = *number;
+      } else if (InvoiceNumberUsed(session, request, request.client_invoice_number)) {
+        return Status::Conflict("duplicate_invoice_number", "invoice number " + request.client_invoice_number +
                                                                 " is already used by this issuer; send another "
                                                                 "invoice_number or omit it to have one assigned");
+      } else {
+        position.invoice_number = request.client_invoice_number;
       }
     }
 
@@ -225,6 +248,10 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
           soci::use(request.client_timestamp), soci::use(request.currency), soci::use(request.payment_method),
           soci::use(request.pretax_amount), soci::use(request.tax_amount), soci::use(request.total_amount),
           soci::use(request.body_json);
+      session << "INSERT INTO invoice_numbers (plugin_name, environment, issuer_key, invoice_number, transaction_id) "
+                 "VALUES (:p, :e, :i, :n, :t::uuid)",
+          soci::use(request.plugin_name), soci::use(request.environment), soci::use(request.issuer_key),
+          soci::use(position.invoice_number), soci::use(position.transaction_id);
     } else {
       session << "UPDATE transactions SET cancelled_at = now(), updated_at = now() WHERE id = :t::uuid",
           soci::use(request.original_transaction_id);

@@ -38,6 +38,7 @@ using RecordBuilder = std::function<Result<IssuedRecord>(const ChainPosition&)>;
 
 struct IssueRequest {
   std::string account_id, location_id, environment, plugin_name, plugin_version, chain_key;
+  std::string issuer_key;  // invoice numbers are unique per issuer (for Spain, the NIF)
   std::string operation;  // "sale" | "refund" | "cancel"
   // sale and refund:
   std::string invoice_series;
