@@ -119,6 +119,7 @@ write_host_config() {
       "name": "spain-verifactu", "country": "ES", "system": "verifactu",
       "path": "$BUILD_DIR/plugins/spain-verifactu/1.0.0/libfiscal_spain_verifactu.so",
       "config": {},
+      "circuit_breaker": {"country": "spain", "authority": "aeat"},
       "endpoints": {
         "verifactu": {
           "test": {

@@ -8,9 +8,15 @@
 #include <thread>
 
 #include "api/app.h"
+#include "api/maintenance.h"
 #include "common/log.h"
 #include "http/server.h"
 #include "net/https_client.h"
+#include "redis/circuit_breaker.h"
+#include "redis/rate_limiter.h"
+#include "redis/redis_client.h"
+#include "webhooks/webhook_sender.h"
+#include "webhooks/webhook_store.h"
 
 namespace {
 
@@ -67,7 +73,41 @@ int Run(int argc, char** argv) {
   fiscal::plugins::PluginRegistry registry(https);
   registry.LoadAll(config.plugins);
 
-  fiscal::queue::Submitter submitter(*database, registry, config.submission, config.instance_id);
+  // Redis holds the state host instances share: rate-limit buckets and circuit breakers. Both fall
+  // back to local state while Redis is unreachable.
+  fiscal::redis::RedisClientOptions redis_options;
+  redis_options.host = config.redis.host;
+  redis_options.port = config.redis.port;
+  auto redis_client = std::make_shared<fiscal::redis::RedisClient>(redis_options);
+
+  fiscal::redis::RateLimitConfig limit_config;
+  for (const auto& [name, tier] : config.rate_limits.tiers) {
+    limit_config.tiers[name] = {tier.requests_per_minute, tier.burst};
+  }
+  fiscal::Status limits_valid = limit_config.Validate();
+  if (!limits_valid.ok()) throw std::runtime_error("configuration: rate_limits: " + limits_valid.message());
+  fiscal::redis::RateLimiter rate_limiter(redis_client, limit_config);
+
+  fiscal::redis::CircuitBreakerConfig breaker_config;
+  breaker_config.failure_threshold = config.circuit_breaker.failure_threshold;
+  breaker_config.open_duration = std::chrono::seconds(config.circuit_breaker.open_seconds);
+  fiscal::redis::CircuitBreaker breaker(redis_client, breaker_config);
+
+  fiscal::webhooks::WebhookStore::Options webhook_options;
+  webhook_options.max_attempts = config.webhooks.max_attempts;
+  fiscal::webhooks::WebhookStore webhook_store(*database, webhook_options);
+  fiscal::webhooks::SenderOptions sender_options;
+  sender_options.workers = config.webhooks.workers;
+  sender_options.address_policy.allow_loopback = config.webhooks.allow_loopback;
+  fiscal::webhooks::WebhookSender webhook_sender(webhook_store, sender_options);
+  fiscal::webhooks::WebhookStore* webhooks = config.webhooks.enabled ? &webhook_store : nullptr;
+
+  fiscal::queue::Submitter submitter(*database, registry, config.submission, config.instance_id, &breaker, webhooks,
+                                     [&webhook_sender] { webhook_sender.Notify(); });
+
+  fiscal::api::MaintenanceMode maintenance(config.admin_token);
+  maintenance.Set({config.maintenance.enabled, config.maintenance.message, config.maintenance.retry_after_seconds});
+
   fiscal::api::App app;
   app.config = &config;
   app.database = database.get();
@@ -75,6 +115,10 @@ int Run(int argc, char** argv) {
   app.submitter = &submitter;
   app.accounts = std::make_unique<fiscal::store::AccountsStore>(*database);
   app.transactions = std::make_unique<fiscal::store::TransactionsStore>(*database);
+  app.webhooks = webhooks;
+  app.rate_limiter = &rate_limiter;
+  app.circuit_breaker = &breaker;
+  app.maintenance = &maintenance;
 
   fiscal::http::ServerOptions options;
   options.address = config.http.address;
@@ -88,6 +132,7 @@ int Run(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   server.Start();
   submitter.Start();
+  if (webhooks != nullptr) webhook_sender.Start();
   fiscal::log::Info("fiscal-host started", {{"address", config.http.address},
                                             {"port", std::to_string(server.port())},
                                             {"instance_id", config.instance_id}});
@@ -98,6 +143,7 @@ int Run(int argc, char** argv) {
   fiscal::log::Info("fiscal-host stopping", {{"instance_id", config.instance_id}});
   server.Stop();
   submitter.Stop();
+  webhook_sender.Stop();
   fiscal::log::Info("fiscal-host stopped", {{"instance_id", config.instance_id}});
   return 0;
 }

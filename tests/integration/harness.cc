@@ -168,6 +168,7 @@ HostProcess::HostProcess(const TestDatabase& database, const HostOptions& option
   if (options.with_spain) {
     plugins = "{\"name\":\"spain-verifactu\",\"country\":\"ES\",\"system\":\"verifactu\",\"path\":\"" +
               std::string(FISCAL_PLUGIN_DIR) + "/spain-verifactu/1.0.0/libfiscal_spain_verifactu.so\","
+              "\"circuit_breaker\":{\"country\":\"spain\",\"authority\":\"aeat\"},"
               "\"endpoints\":{\"verifactu\":{\"test\":{\"url\":\"" + Env("FISCAL_TEST_EMULATOR_URL") +
               "\",\"ca_file\":\"" + pki + "/ca.pem\",\"client_cert\":\"" + pki + "/client.pem\",\"client_key\":\"" +
               pki + "/client-key.pem\",\"timeout_ms\":3000}}}}";
@@ -179,7 +180,12 @@ HostProcess::HostProcess(const TestDatabase& database, const HostOptions& option
          << "\"database\":{\"connection\":\"" << database.connection() << "\",\"pool_size\":16},"
          << "\"redis\":{\"host\":\"127.0.0.1\",\"port\":" << (Env("FISCAL_TEST_REDIS_PORT").empty() ? "6379" : Env("FISCAL_TEST_REDIS_PORT")) << "},"
          << "\"sql_dir\":\"" << FISCAL_SOURCE_DIR << "/sql\","
-         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100,\"lease_seconds\":10},"
+         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100,\"lease_seconds\":10,"
+         << "\"max_attempts\":" << options.max_attempts << "},"
+         << "\"admin_token\":\"" << kAdminToken << "\","
+         << "\"rate_limits\":{\"tiers\":{\"sandbox\":" << options.sandbox_tier_json << "}},"
+         << "\"circuit_breaker\":{\"failure_threshold\":3,\"open_seconds\":2},"
+         << "\"webhooks\":{\"allow_loopback\":true},"
          << "\"plugins\":[" << plugins << "]}";
   config.close();
 
@@ -277,12 +283,27 @@ json::Node EmulatorRecords() {
   return ParseJson(records.body);
 }
 
+std::string RedisCli(const std::string& arguments) {
+  std::string port = Env("FISCAL_TEST_REDIS_PORT").empty() ? "6379" : Env("FISCAL_TEST_REDIS_PORT");
+  std::string command = "redis-cli -h 127.0.0.1 -p " + port + " " + arguments + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "";
+  char buffer[256];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  pclose(pipe);
+  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+  return output;
+}
+
 void Service(const std::string& action) {
   std::string command = std::string("bash ") + FISCAL_SOURCE_DIR + "/scripts/service.sh " + action + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
 void ResetEmulator() {
+  // Circuit breakers live in Redis and would carry one test's failures into the next.
+  RedisCli("DEL circuit_breaker:spain:aeat circuit_breaker:spain:aeat:auto");
   HttpResult reset = HttpCall("POST", Env("FISCAL_TEST_EMULATOR_CONTROL") + "/control/reset", "{}");
   ASSERT_EQ(reset.status, 200) << reset.error << reset.body;
 }

@@ -53,7 +53,13 @@ struct HostOptions {
   std::vector<std::string> extra_plugins_json;  // more entries for the "plugins" list
   bool with_spain = true;
   int submission_workers = 2;
+  int max_attempts = 50;
+  // Rate limit tier of test keys; the default is high enough that no other test is throttled.
+  std::string sandbox_tier_json = "{\"requests_per_minute\":1000000,\"burst\":1000000}";
 };
+
+// Bearer token of the admin API in hosts started by HostProcess.
+constexpr const char* kAdminToken = "test-admin-token-0123456789";
 
 // A fiscal-host process on a free loopback port.
 class HostProcess {
@@ -89,10 +95,12 @@ void ExpectChainsIntact(const TestDatabase& database);
 int WaitAllResolved(const TestDatabase& database, int seconds);
 // Returns the emulator's stored records (GET /control/records).
 json::Node EmulatorRecords();
+// Runs redis-cli against the test Redis with `arguments`; returns its output.
+std::string RedisCli(const std::string& arguments);
 // Runs scripts/service.sh ACTION (stop-postgres, start-postgres, stop-redis, start-redis).
 void Service(const std::string& action);
 
-// Resets the emulator's state and fault mode.
+// Resets the emulator's state and fault mode, and the Spain circuit breaker in Redis.
 void ResetEmulator();
 // Sets the emulator's fault mode (see sandbox/aeat-emulator).
 void SetEmulatorFault(const std::string& json);

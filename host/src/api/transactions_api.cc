@@ -2,6 +2,11 @@
 // GET /v1/transactions/{id}/document and /receipt.
 #include "api/app.h"
 #include "api/auth.h"
+#include "api/idempotency.h"
+#include "api/maintenance.h"
+#include "api/rate_limit.h"
+#include "api/retry_queue_api.h"
+#include "api/webhooks_api.h"
 #include "api/input.h"
 #include "api/transaction_input.h"
 #include "api/views.h"
@@ -135,6 +140,7 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   issue.chain_key = location->chain_key;
   issue.issuer_key = location->issuer_key;
   issue.operation = input->type;
+  issue.max_attempts = app.config->submission.max_attempts;
   issue.invoice_series = series != nullptr && series->IsString() ? series->text() : "";
   issue.client_invoice_number = input->invoice_number;
   issue.client_timestamp = input->timestamp;
@@ -188,6 +194,7 @@ http::Response CancelTransaction(App& app, http::Request& request) {
   issue.chain_key = location->chain_key;
   issue.issuer_key = location->issuer_key;
   issue.operation = "cancel";
+  issue.max_attempts = app.config->submission.max_attempts;
   issue.original_transaction_id = id;
 
   std::string transaction_json = "{\"id\":" + Quote(id) + ",\"type\":" + Quote(existing->type) +
@@ -329,7 +336,20 @@ void AddTransactionRoutes(App& app, http::Router& router) {
 
 std::shared_ptr<http::Router> BuildRouter(App& app) {
   auto router = std::make_shared<http::Router>();
+
+  // Outermost first: maintenance answers before any database or Redis work; replays of idempotent
+  // requests still count against the rate limit.
+  if (app.maintenance != nullptr) router->Use(MakeMaintenanceMiddleware(*app.maintenance));
+  if (app.rate_limiter != nullptr && app.config->rate_limits.enabled) {
+    router->Use(MakeRateLimitMiddleware(*app.rate_limiter, app.config->rate_limits.test_tier,
+                                        app.config->rate_limits.live_tier));
+  }
+  router->Use(MakeIdempotencyMiddleware(app));
+
   AddSystemRoutes(app, *router);
+  AddMaintenanceRoutes(app, *router);
+  AddRetryQueueRoutes(app, *router);
+  AddWebhookRoutes(app, *router);
   AddAccountRoutes(app, *router);
   AddLocationRoutes(app, *router);
   AddTransactionRoutes(app, *router);

@@ -97,6 +97,15 @@ plugins::PluginConfig ReadPlugin(const Reader& reader, const Value& entry, const
   plugin.system = reader.String(entry, "system", path + ".system", "", true);
   plugin.path = reader.String(entry, "path", path + ".path", "", true);
 
+  // Breaker names default to the plugin name's first part ("spain") and the system.
+  plugin.breaker_country = plugin.name.substr(0, plugin.name.find('-'));
+  plugin.breaker_authority = plugin.system;
+  if (const Value* breaker = reader.Object(entry, "circuit_breaker", path + ".circuit_breaker")) {
+    plugin.breaker_country = reader.String(*breaker, "country", path + ".circuit_breaker.country", plugin.breaker_country);
+    plugin.breaker_authority =
+        reader.String(*breaker, "authority", path + ".circuit_breaker.authority", plugin.breaker_authority);
+  }
+
   if (const Value* settings = reader.Object(entry, "config", path + ".config")) {
     plugin.config_json = ToJsonText(*settings);
   }
@@ -169,6 +178,53 @@ HostConfig LoadFromJson(const std::string& json_text, const std::string& origin)
                                       s.late_after_seconds, 1, 86400);
     s.max_attempts = reader.Int(*submission, "max_attempts", "submission.max_attempts", s.max_attempts, 1,
                                 100000);
+  }
+
+  config.admin_token = reader.String(document, "admin_token", "admin_token", "");
+  if (!config.admin_token.empty() && config.admin_token.size() < 16) {
+    reader.Fail("admin_token", "must have at least 16 characters");
+  }
+
+  if (const Value* limits = reader.Object(document, "rate_limits", "rate_limits")) {
+    RateLimitSettings& r = config.rate_limits;
+    r.enabled = reader.Bool(*limits, "enabled", "rate_limits.enabled", r.enabled);
+    r.test_tier = reader.String(*limits, "test_tier", "rate_limits.test_tier", r.test_tier);
+    r.live_tier = reader.String(*limits, "live_tier", "rate_limits.live_tier", r.live_tier);
+    if (const Value* tiers = reader.Object(*limits, "tiers", "rate_limits.tiers")) {
+      for (auto it = tiers->MemberBegin(); it != tiers->MemberEnd(); ++it) {
+        std::string tier_path = std::string("rate_limits.tiers.") + it->name.GetString();
+        if (!it->value.IsObject()) reader.Fail(tier_path, "must be an object");
+        RateLimitTier tier;
+        tier.requests_per_minute =
+            reader.Int(it->value, "requests_per_minute", tier_path + ".requests_per_minute", 0, 1, 10000000);
+        tier.burst = reader.Int(it->value, "burst", tier_path + ".burst", 0, 1, 10000000);
+        if (tier.requests_per_minute == 0 || tier.burst == 0) reader.Fail(tier_path, "needs requests_per_minute and burst");
+        r.tiers[it->name.GetString()] = tier;
+      }
+    }
+  }
+
+  if (const Value* breaker = reader.Object(document, "circuit_breaker", "circuit_breaker")) {
+    CircuitBreakerSettings& b = config.circuit_breaker;
+    b.failure_threshold = reader.Int(*breaker, "failure_threshold", "circuit_breaker.failure_threshold",
+                                     b.failure_threshold, 1, 1000);
+    b.open_seconds = reader.Int(*breaker, "open_seconds", "circuit_breaker.open_seconds", b.open_seconds, 1, 86400);
+  }
+
+  if (const Value* maintenance = reader.Object(document, "maintenance", "maintenance")) {
+    MaintenanceSettings& m = config.maintenance;
+    m.enabled = reader.Bool(*maintenance, "enabled", "maintenance.enabled", m.enabled);
+    m.message = reader.String(*maintenance, "message", "maintenance.message", m.message);
+    m.retry_after_seconds = reader.Int(*maintenance, "retry_after", "maintenance.retry_after",
+                                       m.retry_after_seconds, 1, 86400);
+  }
+
+  if (const Value* webhooks = reader.Object(document, "webhooks", "webhooks")) {
+    WebhookSettings& w = config.webhooks;
+    w.enabled = reader.Bool(*webhooks, "enabled", "webhooks.enabled", w.enabled);
+    w.workers = reader.Int(*webhooks, "workers", "webhooks.workers", w.workers, 0, 64);
+    w.max_attempts = reader.Int(*webhooks, "max_attempts", "webhooks.max_attempts", w.max_attempts, 1, 1000);
+    w.allow_loopback = reader.Bool(*webhooks, "allow_loopback", "webhooks.allow_loopback", w.allow_loopback);
   }
 
   if (const Value* plugins = reader.Member(document, "plugins")) {

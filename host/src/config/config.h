@@ -2,6 +2,7 @@
 // refuses to start with a message naming the file and the setting.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,37 @@ struct SubmissionConfig {
   int max_attempts = 50;           // then the outbox entry is dead
 };
 
+struct RateLimitTier {
+  int requests_per_minute = 0;
+  int burst = 0;
+};
+
+struct RateLimitSettings {
+  bool enabled = true;
+  std::map<std::string, RateLimitTier> tiers;  // empty: the built-in Zyntem tiers
+  std::string test_tier = "sandbox";   // tier of test API keys
+  std::string live_tier = "starter";   // tier of live API keys
+};
+
+struct CircuitBreakerSettings {
+  int failure_threshold = 5;  // consecutive failed exchanges that open a breaker
+  int open_seconds = 30;      // how long an open breaker waits before one probe
+};
+
+struct MaintenanceSettings {
+  bool enabled = false;
+  std::string message;
+  int retry_after_seconds = 60;
+};
+
+struct WebhookSettings {
+  bool enabled = true;
+  int workers = 1;
+  int max_attempts = 10;
+  // Lets webhooks call receivers on loopback addresses (development and tests); off in production.
+  bool allow_loopback = false;
+};
+
 struct HostConfig {
   std::string instance_id;  // unique per running host; defaults to hostname:pid
   HttpConfig http;
@@ -46,6 +78,12 @@ struct HostConfig {
   std::string sql_dir = "sql";
   std::vector<plugins::PluginConfig> plugins;
   SubmissionConfig submission;
+  // Bearer token of the admin API (/v1/admin/...). Empty turns the admin API off.
+  std::string admin_token;
+  RateLimitSettings rate_limits;
+  CircuitBreakerSettings circuit_breaker;
+  MaintenanceSettings maintenance;
+  WebhookSettings webhooks;
 };
 
 // Reads and checks the configuration file. Throws std::runtime_error naming the file and the

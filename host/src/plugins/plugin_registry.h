@@ -26,6 +26,10 @@ struct PluginConfig {
   std::string system;   // fiscal system within the country, e.g. "verifactu"
   std::string path;     // library file
   std::string config_json = "{}";  // passed to the plugin's create()
+  // Names of the circuit breaker guarding the plugin's authority: Redis key
+  // circuit_breaker:<breaker_country>:<breaker_authority>, e.g. circuit_breaker:spain:aeat.
+  std::string breaker_country;
+  std::string breaker_authority;
   // Logical endpoint name -> environment ("test" | "live") -> endpoint.
   std::map<std::string, std::map<std::string, net::EndpointConfig>> endpoints;
 };

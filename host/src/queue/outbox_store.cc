@@ -2,6 +2,9 @@
 
 #include <soci/soci.h>
 
+#include "common/json.h"
+#include "webhooks/webhook_store.h"
+
 namespace fiscal::queue {
 namespace {
 
@@ -19,6 +22,22 @@ void ReleaseStream(soci::session& session, const ClaimedBatch& batch, const std:
              "next_send_at = now() + make_interval(secs => :w), updated_at = now() "
              "WHERE chain_id = :c AND lease_owner = :o",
       soci::use(wait_seconds), soci::use(batch.chain_id), soci::use(owner);
+}
+
+// The webhook payload of an outbox entry, in the field names of the Zyntem v1 webhook events.
+std::string EventPayload(const ClaimedBatch& batch, const OutboxItem& item, const std::string& status,
+                         const ItemResult* result, const std::string& error) {
+  std::string payload = "{\"entry_id\":" + std::to_string(item.outbox_id) + ",\"transaction_id\":" +
+                        json::Quote(item.transaction_id) + ",\"record_id\":" + json::Quote(item.record_id) +
+                        ",\"account_id\":" + json::Quote(batch.account_id) + ",\"status\":" + json::Quote(status) +
+                        ",\"attempt\":" + std::to_string(item.attempt) + ",\"max_attempts\":" +
+                        std::to_string(item.max_attempts) + ",\"last_error\":" +
+                        (error.empty() ? std::string("null") : json::Quote(error));
+  if (result != nullptr) {
+    payload += ",\"authority_code\":" + json::Quote(result->code) + ",\"authority_message\":" +
+               json::Quote(result->message) + ",\"authority_reference\":" + json::Quote(result->authority_reference);
+  }
+  return payload + "}";
 }
 
 }  // namespace
@@ -54,7 +73,7 @@ Result<std::optional<ClaimedBatch>> OutboxStore::ClaimNext(const std::string& ow
     // Entries still "processing" belong to a sender whose lease expired: they are resent as they are.
     soci::rowset<soci::row> rows =
         (session.prepare << "SELECT o.id, r.id::text, r.record_type, r.document, r.hash, r.record_data::text, "
-                            "o.attempt + 1, o.max_attempts, "
+                            "o.attempt + 1, o.max_attempts, r.transaction_id::text, "
                             "CASE WHEN r.generated_at < now() - make_interval(secs => :late) THEN 1 ELSE 0 END "
                             "FROM outbox o JOIN fiscal_records r ON r.id = o.record_id "
                             "WHERE o.chain_id = :c AND o.status IN ('pending', 'processing', 'failed') "
@@ -70,7 +89,8 @@ Result<std::optional<ClaimedBatch>> OutboxStore::ClaimNext(const std::string& ow
       item.record_data = row.get<std::string>(5);
       item.attempt = row.get<int>(6);
       item.max_attempts = row.get<int>(7);
-      item.late = row.get<int>(8) == 1;
+      item.late = row.get<int>(9) == 1;
+      item.transaction_id = row.get<std::string>(8);
       batch.items.push_back(std::move(item));
     }
     if (batch.items.empty()) {
@@ -117,6 +137,10 @@ Status OutboxStore::Complete(const ClaimedBatch& batch, const std::string& owner
         std::string error = "authority did not answer for this record: " + result.message;
         session << "UPDATE outbox SET status = :s, last_error = :e, updated_at = now() WHERE id = :i", soci::use(next),
             soci::use(error), soci::use(item->outbox_id);
+        if (next == "dead" && webhooks_ != nullptr) {
+          FISCAL_RETURN_IF_ERROR(webhooks_->EnqueueEvent(session, batch.account_id, "fiscalization.dead_letter",
+                                                         EventPayload(batch, *item, "dead", nullptr, error)));
+        }
         continue;
       }
 
@@ -130,6 +154,10 @@ Status OutboxStore::Complete(const ClaimedBatch& batch, const std::string& owner
           soci::use(result.outcome), soci::use(result.record_id);
       session << "UPDATE outbox SET status = 'completed', last_error = NULL, updated_at = now() WHERE id = :i",
           soci::use(item->outbox_id);
+      if (webhooks_ != nullptr) {
+        FISCAL_RETURN_IF_ERROR(webhooks_->EnqueueEvent(session, batch.account_id, "fiscalization.completed",
+                                                       EventPayload(batch, *item, result.outcome, &result, "")));
+      }
     }
 
     std::string record_ids = RecordIdArray(batch);
@@ -152,6 +180,10 @@ Status OutboxStore::Fail(const ClaimedBatch& batch, const std::string& owner, co
       std::string next = item.attempt >= item.max_attempts ? "dead" : "failed";
       session << "UPDATE outbox SET status = :s, last_error = :e, updated_at = now() WHERE id = :i", soci::use(next),
           soci::use(error), soci::use(item.outbox_id);
+      if (next == "dead" && webhooks_ != nullptr) {
+        FISCAL_RETURN_IF_ERROR(webhooks_->EnqueueEvent(session, batch.account_id, "fiscalization.dead_letter",
+                                                       EventPayload(batch, item, "dead", nullptr, error)));
+      }
     }
     std::string record_ids = RecordIdArray(batch);
     std::string outcome = "unknown";
@@ -160,6 +192,21 @@ Status OutboxStore::Fail(const ClaimedBatch& batch, const std::string& owner, co
         soci::use(batch.chain_id), soci::use(record_ids), soci::use(batch.plugin_name), soci::use(plugin_version),
         soci::use(outcome), soci::use(error);
     ReleaseStream(session, batch, owner, backoff_seconds);
+    transaction.commit();
+    return Status::Ok();
+  });
+}
+
+Status OutboxStore::Postpone(const ClaimedBatch& batch, const std::string& owner, int wait_seconds) {
+  return database_.Run([&](soci::session& session) {
+    soci::transaction transaction(session);
+    for (const OutboxItem& item : batch.items) {
+      // Undo the claim's attempt count: nothing was sent.
+      session << "UPDATE outbox SET attempt = attempt - 1, status = CASE WHEN attempt - 1 = 0 THEN 'pending' "
+                 "ELSE 'failed' END, updated_at = now() WHERE id = :i AND status = 'processing'",
+          soci::use(item.outbox_id);
+    }
+    ReleaseStream(session, batch, owner, wait_seconds);
     transaction.commit();
     return Status::Ok();
   });

@@ -13,11 +13,15 @@
 #include "common/status.h"
 #include "store/database.h"
 
+namespace fiscal::webhooks {
+class WebhookStore;
+}
+
 namespace fiscal::queue {
 
 struct OutboxItem {
   long long outbox_id = 0;
-  std::string record_id, record_type, document, hash, record_data;
+  std::string record_id, record_type, document, hash, record_data, transaction_id;
   int attempt = 0;  // including the attempt about to be made
   int max_attempts = 0;
   bool late = false;  // generated longer ago than the configured late threshold
@@ -38,7 +42,10 @@ struct ItemResult {
 
 class OutboxStore {
  public:
-  explicit OutboxStore(store::Database& database) : database_(database) {}
+  // `webhooks` may be null; otherwise each resolved or dead entry queues a webhook event in the
+  // same transaction that changes the entry.
+  explicit OutboxStore(store::Database& database, webhooks::WebhookStore* webhooks = nullptr)
+      : database_(database), webhooks_(webhooks) {}
 
   // Claims the chain that has waited longest among those with queued records, no live lease and
   // no authority-imposed wait, and marks up to `batch_size` of its entries as processing.
@@ -56,8 +63,13 @@ class OutboxStore {
   Status Fail(const ClaimedBatch& batch, const std::string& owner, const std::string& error, int backoff_seconds,
               const std::string& plugin_version);
 
+  // Gives a claimed batch back untouched, without counting an attempt (the circuit breaker is
+  // open), and holds the chain back for `wait_seconds`.
+  Status Postpone(const ClaimedBatch& batch, const std::string& owner, int wait_seconds);
+
  private:
   store::Database& database_;
+  webhooks::WebhookStore* webhooks_;
 };
 
 }  // namespace fiscal::queue

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/json_tree.h"
 #include "common/log.h"
+#include "redis/circuit_breaker.h"
 
 namespace fiscal::queue {
 namespace {
@@ -65,9 +66,10 @@ Status ParseSubmitResult(const std::string& text, std::vector<ItemResult>& resul
 }  // namespace
 
 Submitter::Submitter(store::Database& database, plugins::PluginRegistry& registry, config::SubmissionConfig config,
-                     std::string instance_id)
+                     std::string instance_id, redis::CircuitBreaker* breaker, webhooks::WebhookStore* webhooks,
+                     std::function<void()> on_events)
     : database_(database), registry_(registry), config_(config), instance_id_(std::move(instance_id)),
-      outbox_(database) {}
+      breaker_(breaker), on_events_(std::move(on_events)), outbox_(database, webhooks) {}
 
 Submitter::~Submitter() { Stop(); }
 
@@ -134,6 +136,19 @@ bool Submitter::RunOnce(const std::string& owner) {
     return true;
   }
   const std::string& version = plugin->descriptor().version;
+  const std::string& breaker_country = plugin->config().breaker_country;
+  const std::string& breaker_authority = plugin->config().breaker_authority;
+
+  // While the authority's breaker is open, records wait in the queue; receipts are unaffected.
+  if (breaker_ != nullptr) {
+    redis::BreakerDecision decision = breaker_->Allow(breaker_country, breaker_authority);
+    if (!decision.allowed) {
+      int wait = std::max(1, static_cast<int>(breaker_->config().open_duration.count() / 1000 / 2));
+      Status status = outbox_.Postpone(batch, owner, wait);
+      if (!status.ok()) log::Warning("could not postpone chain", {{"chain_id", chain}, {"error", status.ToString()}});
+      return false;
+    }
+  }
 
   plugins::CallContext context;
   context.account_id = batch.account_id;
@@ -148,6 +163,13 @@ bool Submitter::RunOnce(const std::string& owner) {
   std::string authority_response;
   Status parsed = outcome.ok() ? ParseSubmitResult(outcome.result, results, retry_after, authority_response)
                                : Status::Unavailable(outcome.error_message);
+  if (breaker_ != nullptr) {
+    if (parsed.ok()) {
+      breaker_->RecordSuccess(breaker_country, breaker_authority);
+    } else {
+      breaker_->RecordFailure(breaker_country, breaker_authority);
+    }
+  }
   if (!parsed.ok()) {
     int backoff = BackoffSeconds(batch.items.front().attempt);
     log::Warning("submission failed, will retry", {{"chain_id", chain},
@@ -157,6 +179,7 @@ bool Submitter::RunOnce(const std::string& owner) {
                                                     {"error", parsed.message()}});
     Status status = outbox_.Fail(batch, owner, parsed.message(), backoff, version);
     if (!status.ok()) log::Warning("could not record failed submission", {{"chain_id", chain}, {"error", status.ToString()}});
+    if (on_events_) on_events_();
     return true;
   }
 
@@ -167,6 +190,7 @@ bool Submitter::RunOnce(const std::string& owner) {
     log::Error("could not store the authority's answer", {{"chain_id", chain}, {"error", status.ToString()}});
     return true;
   }
+  if (on_events_) on_events_();
   log::Info("submission answered", {{"chain_id", chain},
                                     {"plugin", batch.plugin_name},
                                     {"records", std::to_string(batch.items.size())},

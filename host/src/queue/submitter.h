@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,12 +16,20 @@
 #include "plugins/plugin_registry.h"
 #include "queue/outbox_store.h"
 
+namespace fiscal::redis {
+class CircuitBreaker;
+}
+
 namespace fiscal::queue {
 
 class Submitter {
  public:
+  // `breaker` and `webhooks` may be null. With a breaker, a chain whose authority's breaker is open
+  // waits in the queue without using an attempt. `on_events` (may be empty) is called after webhook
+  // events were queued, to wake the webhook sender.
   Submitter(store::Database& database, plugins::PluginRegistry& registry, config::SubmissionConfig config,
-            std::string instance_id);
+            std::string instance_id, redis::CircuitBreaker* breaker = nullptr,
+            webhooks::WebhookStore* webhooks = nullptr, std::function<void()> on_events = {});
   ~Submitter();
 
   // Starts config.workers sender threads.
@@ -45,6 +54,8 @@ class Submitter {
   plugins::PluginRegistry& registry_;
   config::SubmissionConfig config_;
   std::string instance_id_;
+  redis::CircuitBreaker* breaker_;
+  std::function<void()> on_events_;
   OutboxStore outbox_;
 
   std::vector<std::thread> threads_;

@@ -270,8 +270,10 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
         soci::use(record->receipt), soci::use(position.generated_at), soci::into(record_id);
 
     // Queue the record for sending in the same transaction.
-    session << "INSERT INTO outbox (record_id, account_id, chain_id, sequence) VALUES (:r::uuid, :a::uuid, :c, :s)",
-        soci::use(record_id), soci::use(request.account_id), soci::use(head.id), soci::use(position.sequence);
+    session << "INSERT INTO outbox (record_id, account_id, chain_id, sequence, max_attempts) "
+               "VALUES (:r::uuid, :a::uuid, :c, :s, :m)",
+        soci::use(record_id), soci::use(request.account_id), soci::use(head.id), soci::use(position.sequence),
+        soci::use(request.max_attempts);
     session << "INSERT INTO submission_streams (chain_id) VALUES (:c) ON CONFLICT (chain_id) DO NOTHING",
         soci::use(head.id);
 

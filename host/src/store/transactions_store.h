@@ -40,6 +40,7 @@ struct IssueRequest {
   std::string account_id, location_id, environment, plugin_name, plugin_version, chain_key;
   std::string issuer_key;  // invoice numbers are unique per issuer (for Spain, the NIF)
   std::string operation;  // "sale" | "refund" | "cancel"
+  int max_attempts = 50;  // sending attempts before the outbox entry is dead
   // sale and refund:
   std::string invoice_series;
   std::string client_invoice_number;  // empty: assign the next number of the series
