@@ -95,7 +95,15 @@ plugins::PluginConfig ReadPlugin(const Reader& reader, const Value& entry, const
   plugin.name = reader.String(entry, "name", path + ".name", "", true);
   plugin.country = reader.String(entry, "country", path + ".country", "", true);
   plugin.system = reader.String(entry, "system", path + ".system", "", true);
-  plugin.path = reader.String(entry, "path", path + ".path", "", true);
+  plugin.path = reader.String(entry, "path", path + ".path", "");
+  plugin.version = reader.String(entry, "version", path + ".version", "");
+  if (plugin.path.empty() && plugin.version.empty()) reader.Fail(path, "needs \"version\" or \"path\"");
+  if (const Value* pins = reader.Object(entry, "location_versions", path + ".location_versions")) {
+    for (auto it = pins->MemberBegin(); it != pins->MemberEnd(); ++it) {
+      if (!it->value.IsString()) reader.Fail(path + ".location_versions." + it->name.GetString(), "must be a version string");
+      plugin.location_versions[it->name.GetString()] = it->value.GetString();
+    }
+  }
 
   // Breaker names default to the plugin name's first part ("spain") and the system.
   plugin.breaker_country = plugin.name.substr(0, plugin.name.find('-'));
@@ -227,10 +235,35 @@ HostConfig LoadFromJson(const std::string& json_text, const std::string& origin)
     w.allow_loopback = reader.Bool(*webhooks, "allow_loopback", "webhooks.allow_loopback", w.allow_loopback);
   }
 
+  config.plugin_dir = reader.String(document, "plugin_dir", "plugin_dir", config.plugin_dir);
+  config.plugin_cache_dir = reader.String(document, "plugin_cache_dir", "plugin_cache_dir", config.plugin_cache_dir);
+  if (const Value* trust = reader.Object(document, "plugin_trust", "plugin_trust")) {
+    config.plugin_trust_mode = reader.String(*trust, "mode", "plugin_trust.mode", config.plugin_trust_mode);
+    if (config.plugin_trust_mode != "strict" && config.plugin_trust_mode != "permissive" &&
+        config.plugin_trust_mode != "auto") {
+      reader.Fail("plugin_trust.mode", "must be \"strict\", \"permissive\" or \"auto\"");
+    }
+    if (const Value* keys = reader.Member(*trust, "trusted_keys")) {
+      if (!keys->IsArray()) reader.Fail("plugin_trust.trusted_keys", "must be an array of PEM file paths");
+      for (rapidjson::SizeType i = 0; i < keys->Size(); ++i) {
+        if (!(*keys)[i].IsString()) reader.Fail("plugin_trust.trusted_keys", "must be an array of PEM file paths");
+        config.trusted_plugin_keys.push_back((*keys)[i].GetString());
+      }
+    }
+  }
+  // Live keys report to real authorities, so "auto" demands certified plugins exactly then.
+  std::string trust_mode = config.plugin_trust_mode == "auto" ? (config.live_mode_enabled ? "strict" : "permissive")
+                                                              : config.plugin_trust_mode;
+
   if (const Value* plugins = reader.Member(document, "plugins")) {
     if (!plugins->IsArray()) reader.Fail("plugins", "must be an array");
     for (rapidjson::SizeType i = 0; i < plugins->Size(); ++i) {
-      config.plugins.push_back(ReadPlugin(reader, (*plugins)[i], "plugins[" + std::to_string(i) + "]"));
+      plugins::PluginConfig plugin = ReadPlugin(reader, (*plugins)[i], "plugins[" + std::to_string(i) + "]");
+      plugin.plugin_dir = config.plugin_dir;
+      plugin.cache_dir = config.plugin_cache_dir;
+      plugin.trust_mode = trust_mode;
+      plugin.trusted_keys = config.trusted_plugin_keys;
+      config.plugins.push_back(std::move(plugin));
     }
   }
   return config;

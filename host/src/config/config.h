@@ -76,6 +76,11 @@ struct HostConfig {
   RedisConfig redis;
   bool live_mode_enabled = false;  // live API keys get 403 unless this is true
   std::string sql_dir = "sql";
+  std::string plugin_dir = "build/plugins";        // installed plugin versions
+  std::string plugin_cache_dir = "var/plugin-cache";  // content-addressed copies the host loads
+  // "strict", "permissive" or "auto" (strict when live mode is enabled).
+  std::string plugin_trust_mode = "auto";
+  std::vector<std::string> trusted_plugin_keys;
   std::vector<plugins::PluginConfig> plugins;
   SubmissionConfig submission;
   // Bearer token of the admin API (/v1/admin/...). Empty turns the admin API off.

@@ -24,7 +24,21 @@ struct PluginConfig {
   std::string name;     // expected plugin name, must equal the name in the compatibility block
   std::string country;  // ISO alpha-2 the plugin serves, e.g. "ES"
   std::string system;   // fiscal system within the country, e.g. "verifactu"
-  std::string path;     // library file
+  // Library file. With `version` set and `path` empty, the file is the one shared library in
+  // <plugin_dir>/<name>/<version>/.
+  std::string path;
+  std::string version;     // version to serve by default; empty: whatever `path` holds
+  std::string plugin_dir;  // root of the installed versions, <plugin_dir>/<name>/<version>/
+  // Location id -> version, for locations that run another version than the default (for
+  // example one shop trying a new release first).
+  std::map<std::string, std::string> location_versions;
+  // Folder of content-addressed copies (<sha256>.so) that the host loads, so that a file being
+  // replaced on disk is never the one mapped into the process.
+  std::string cache_dir;
+  // Certification (see docs/certification.md): "strict" refuses a library without a valid signed
+  // manifest; "permissive" loads an unsigned library but still refuses a bad signature.
+  std::string trust_mode = "permissive";
+  std::vector<std::string> trusted_keys;  // PEM public key files of trusted certifiers
   std::string config_json = "{}";  // passed to the plugin's create()
   // Names of the circuit breaker guarding the plugin's authority: Redis key
   // circuit_breaker:<breaker_country>:<breaker_authority>, e.g. circuit_breaker:spain:aeat.
