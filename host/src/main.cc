@@ -21,8 +21,30 @@
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reload = 0;
 
 void OnSignal(int) { g_stop = 1; }
+void OnHangup(int) { g_reload = 1; }
+
+// Re-reads the configuration file and reloads one plugin (or all for an empty name). The rest of
+// the configuration (ports, database) needs a restart.
+fiscal::Status ReloadPlugins(const std::string& config_path, fiscal::plugins::PluginRegistry& registry,
+                             const std::string& name) {
+  fiscal::config::HostConfig fresh;
+  try {
+    fresh = fiscal::config::LoadFromFile(config_path);
+  } catch (const std::exception& error) {
+    return fiscal::Status::InvalidArgument("", std::string("the configuration cannot be reloaded: ") + error.what());
+  }
+  if (name.empty()) {
+    registry.LoadAll(fresh.plugins);
+    return fiscal::Status::Ok();
+  }
+  for (const auto& plugin : fresh.plugins) {
+    if (plugin.name == name) return registry.Reload(plugin);
+  }
+  return fiscal::Status::NotFound("plugin " + name + " is not in the configuration file " + config_path);
+}
 
 void PrintUsage() {
   std::cerr << "usage: fiscal-host --config FILE [--migrate]\n"
@@ -119,6 +141,9 @@ int Run(int argc, char** argv) {
   app.rate_limiter = &rate_limiter;
   app.circuit_breaker = &breaker;
   app.maintenance = &maintenance;
+  app.reload_plugins = [&config_path, &registry](const std::string& name) {
+    return ReloadPlugins(config_path, registry, name);
+  };
 
   fiscal::http::ServerOptions options;
   options.address = config.http.address;
@@ -130,6 +155,7 @@ int Run(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGHUP, OnHangup);
   server.Start();
   submitter.Start();
   if (webhooks != nullptr) webhook_sender.Start();
@@ -137,7 +163,14 @@ int Run(int argc, char** argv) {
                                             {"port", std::to_string(server.port())},
                                             {"instance_id", config.instance_id}});
 
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!g_reload) continue;
+    g_reload = 0;
+    fiscal::log::Info("SIGHUP: reloading plugins from the configuration file", {{"config", config_path}});
+    fiscal::Status status = ReloadPlugins(config_path, registry, "");
+    if (!status.ok()) fiscal::log::Error("plugin reload failed", {{"error", status.message()}});
+  }
 
   // Stop taking requests first, then let the senders finish their current batch.
   fiscal::log::Info("fiscal-host stopping", {{"instance_id", config.instance_id}});

@@ -157,37 +157,14 @@ std::string TestDatabase::Execute(const std::string& sql) const {
 }
 
 HostProcess::HostProcess(const TestDatabase& database, const HostOptions& options) {
-  int port = FreePort();
-  base_url_ = "http://127.0.0.1:" + std::to_string(port);
+  port_ = FreePort();
+  base_url_ = "http://127.0.0.1:" + std::to_string(port_);
   std::string work = Env("FISCAL_TEST_WORK_DIR").empty() ? "/tmp" : Env("FISCAL_TEST_WORK_DIR");
-  std::string config_path = work + "/host-" + std::to_string(port) + ".json";
-  log_path_ = work + "/host-" + std::to_string(port) + ".log";
-  std::string pki = Env("FISCAL_TEST_PKI");
-
-  std::string plugins;
-  if (options.with_spain) {
-    plugins = "{\"name\":\"spain-verifactu\",\"country\":\"ES\",\"system\":\"verifactu\",\"path\":\"" +
-              std::string(FISCAL_PLUGIN_DIR) + "/spain-verifactu/1.0.0/libfiscal_spain_verifactu.so\","
-              "\"circuit_breaker\":{\"country\":\"spain\",\"authority\":\"aeat\"},"
-              "\"endpoints\":{\"verifactu\":{\"test\":{\"url\":\"" + Env("FISCAL_TEST_EMULATOR_URL") +
-              "\",\"ca_file\":\"" + pki + "/ca.pem\",\"client_cert\":\"" + pki + "/client.pem\",\"client_key\":\"" +
-              pki + "/client-key.pem\",\"timeout_ms\":3000}}}}";
-  }
-  for (const std::string& extra : options.extra_plugins_json) plugins += (plugins.empty() ? "" : ",") + extra;
-
-  std::ofstream config(config_path);
-  config << "{\"http\":{\"address\":\"127.0.0.1\",\"port\":" << port << ",\"threads\":8},"
-         << "\"database\":{\"connection\":\"" << database.connection() << "\",\"pool_size\":16},"
-         << "\"redis\":{\"host\":\"127.0.0.1\",\"port\":" << (Env("FISCAL_TEST_REDIS_PORT").empty() ? "6379" : Env("FISCAL_TEST_REDIS_PORT")) << "},"
-         << "\"sql_dir\":\"" << FISCAL_SOURCE_DIR << "/sql\","
-         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100,\"lease_seconds\":10,"
-         << "\"max_attempts\":" << options.max_attempts << "},"
-         << "\"admin_token\":\"" << kAdminToken << "\","
-         << "\"rate_limits\":{\"tiers\":{\"sandbox\":" << options.sandbox_tier_json << "}},"
-         << "\"circuit_breaker\":{\"failure_threshold\":3,\"open_seconds\":2},"
-         << "\"webhooks\":{\"allow_loopback\":true},"
-         << "\"plugins\":[" << plugins << "]}";
-  config.close();
+  config_path_ = work + "/host-" + std::to_string(port_) + ".json";
+  log_path_ = work + "/host-" + std::to_string(port_) + ".log";
+  database_connection_ = database.connection();
+  RewriteConfig(options);
+  std::string config_path = config_path_;
 
   std::string binary = std::string(FISCAL_BINARY_DIR) + "/host/fiscal-host";
   pid_ = fork();
@@ -210,6 +187,45 @@ HostProcess::HostProcess(const TestDatabase& database, const HostOptions& option
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ADD_FAILURE() << "fiscal-host did not become healthy within 30 s; log: " << log_path_;
+}
+
+void HostProcess::RewriteConfig(const HostOptions& options) {
+  std::string pki = Env("FISCAL_TEST_PKI");
+  std::string work = Env("FISCAL_TEST_WORK_DIR").empty() ? "/tmp" : Env("FISCAL_TEST_WORK_DIR");
+
+  std::string plugins;
+  if (options.with_spain) {
+    std::string location = options.spain_version.empty()
+                               ? "\"path\":\"" + std::string(FISCAL_PLUGIN_DIR) +
+                                     "/spain-verifactu/1.0.0/libfiscal_spain_verifactu.so\","
+                               : "\"version\":\"" + options.spain_version + "\",\"location_versions\":" +
+                                     options.spain_location_versions + ",";
+    plugins = "{\"name\":\"spain-verifactu\",\"country\":\"ES\",\"system\":\"verifactu\"," + location +
+              "\"circuit_breaker\":{\"country\":\"spain\",\"authority\":\"aeat\"},"
+              "\"endpoints\":{\"verifactu\":{\"test\":{\"url\":\"" + Env("FISCAL_TEST_EMULATOR_URL") +
+              "\",\"ca_file\":\"" + pki + "/ca.pem\",\"client_cert\":\"" + pki + "/client.pem\",\"client_key\":\"" +
+              pki + "/client-key.pem\",\"timeout_ms\":3000}}}}";
+  }
+  for (const std::string& extra : options.extra_plugins_json) plugins += (plugins.empty() ? "" : ",") + extra;
+
+  // Written next to the old file and renamed, so that a reload never reads half a file.
+  std::string temporary = config_path_ + ".tmp";
+  std::ofstream config(temporary);
+  config << "{\"http\":{\"address\":\"127.0.0.1\",\"port\":" << port_ << ",\"threads\":8},"
+         << "\"database\":{\"connection\":\"" << database_connection_ << "\",\"pool_size\":16},"
+         << "\"redis\":{\"host\":\"127.0.0.1\",\"port\":" << (Env("FISCAL_TEST_REDIS_PORT").empty() ? "6379" : Env("FISCAL_TEST_REDIS_PORT")) << "},"
+         << "\"sql_dir\":\"" << FISCAL_SOURCE_DIR << "/sql\","
+         << "\"plugin_dir\":\"" << (options.plugin_dir.empty() ? std::string(FISCAL_PLUGIN_DIR) : options.plugin_dir) << "\","
+         << "\"plugin_cache_dir\":\"" << work << "/plugin-cache\","
+         << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100,\"lease_seconds\":10,"
+         << "\"max_attempts\":" << options.max_attempts << "},"
+         << "\"admin_token\":\"" << kAdminToken << "\","
+         << "\"rate_limits\":{\"tiers\":{\"sandbox\":" << options.sandbox_tier_json << "}},"
+         << "\"circuit_breaker\":{\"failure_threshold\":3,\"open_seconds\":2},"
+         << "\"webhooks\":{\"allow_loopback\":true},"
+         << "\"plugins\":[" << plugins << "]}";
+  config.close();
+  std::rename(temporary.c_str(), config_path_.c_str());
 }
 
 HostProcess::~HostProcess() { Stop(); }

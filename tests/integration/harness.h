@@ -54,6 +54,11 @@ struct HostOptions {
   bool with_spain = true;
   int submission_workers = 2;
   int max_attempts = 50;
+  // Spain plugin entry: "path" (the built file) when `spain_version` is empty, else this version
+  // from `plugin_dir`, with `spain_location_versions` (a JSON object) as per-location pins.
+  std::string spain_version;
+  std::string plugin_dir;
+  std::string spain_location_versions = "{}";
   // Rate limit tier of test keys; the default is high enough that no other test is throttled.
   std::string sandbox_tier_json = "{\"requests_per_minute\":1000000,\"burst\":1000000}";
 };
@@ -69,13 +74,18 @@ class HostProcess {
 
   const std::string& base_url() const { return base_url_; }
   pid_t pid() const { return pid_; }
+  // Rewrites the configuration file (same port and database) for a later reload.
+  void RewriteConfig(const HostOptions& options);
   // Sends SIGTERM (or SIGKILL when `hard`) and waits for the process.
   void Stop(bool hard = false);
 
  private:
   pid_t pid_ = -1;
+  int port_ = 0;
   std::string base_url_;
   std::string log_path_;
+  std::string config_path_;
+  std::string database_connection_;
 };
 
 // Creates an account and returns its test API key.

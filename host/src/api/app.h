@@ -1,6 +1,7 @@
 // The REST API: wires the handlers of every resource into one router.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "config/config.h"
@@ -36,6 +37,9 @@ struct App {
   redis::RateLimiter* rate_limiter = nullptr;
   redis::CircuitBreaker* circuit_breaker = nullptr;
   MaintenanceMode* maintenance = nullptr;
+  // Re-reads the configuration file and reloads one plugin (name) or all (empty name). Empty when
+  // the host has no configuration file to re-read.
+  std::function<Status(const std::string& plugin_name)> reload_plugins;
 };
 
 std::shared_ptr<http::Router> BuildRouter(App& app);

@@ -26,33 +26,14 @@ std::string TrimTrailingSlashes(const std::string& path) {
 
 bool IsExempt(const http::Request& request) {
   std::string path = TrimTrailingSlashes(request.path);
-  if (path == kAdminPath) return true;
+  // Operators must reach every admin endpoint (plugins, maintenance) during maintenance.
+  if (path.rfind("/v1/admin/", 0) == 0) return true;
   return request.method == "GET" && (path == "/health" || path == "/version");
 }
 
 std::string StateJson(const MaintenanceMode::State& state) {
   return "{\"enabled\":" + std::string(state.enabled ? "true" : "false") + ",\"message\":" + Quote(state.message) +
          ",\"retry_after\":" + std::to_string(state.retry_after_seconds) + "}";
-}
-
-// Checks "Authorization: Bearer <admin token>". 403 while the admin API is off, 401 for a missing or
-// wrong token.
-Status AuthenticateAdmin(const App& app, const http::Request& request) {
-  if (app.maintenance == nullptr || !app.maintenance->admin_enabled()) {
-    return Status::PermissionDenied("admin API disabled; set admin_token in the host configuration to enable it");
-  }
-  // The scheme name is case-insensitive (RFC 9110, section 11.1), as in Authenticate.
-  std::string header = request.Header("authorization");
-  const std::string bearer = "bearer ";
-  std::string scheme = header.substr(0, bearer.size());
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (header.size() <= bearer.size() || scheme != bearer) {
-    return Status::Unauthenticated("missing or invalid Authorization header; send \"Authorization: Bearer <admin token>\"");
-  }
-  if (!app.maintenance->CheckAdminToken(header.substr(bearer.size()))) {
-    return Status::Unauthenticated("invalid admin token");
-  }
-  return Status::Ok();
 }
 
 Result<MaintenanceMode::State> ParseState(const std::string& text) {
@@ -119,6 +100,27 @@ http::Response SetMaintenance(App& app, http::Request& request) {
 }
 
 }  // namespace
+
+// Checks "Authorization: Bearer <admin token>". 403 while the admin API is off, 401 for a missing or
+// wrong token.
+Status AuthenticateAdmin(const App& app, const http::Request& request) {
+  if (app.maintenance == nullptr || !app.maintenance->admin_enabled()) {
+    return Status::PermissionDenied("admin API disabled; set admin_token in the host configuration to enable it");
+  }
+  // The scheme name is case-insensitive (RFC 9110, section 11.1), as in Authenticate.
+  std::string header = request.Header("authorization");
+  const std::string bearer = "bearer ";
+  std::string scheme = header.substr(0, bearer.size());
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (header.size() <= bearer.size() || scheme != bearer) {
+    return Status::Unauthenticated("missing or invalid Authorization header; send \"Authorization: Bearer <admin token>\"");
+  }
+  if (!app.maintenance->CheckAdminToken(header.substr(bearer.size()))) {
+    return Status::Unauthenticated("invalid admin token");
+  }
+  return Status::Ok();
+}
+
 
 MaintenanceMode::State MaintenanceMode::Get() const {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -56,4 +56,8 @@ http::Middleware MakeMaintenanceMiddleware(MaintenanceMode& mode);
 // Adds GET and POST /v1/admin/maintenance. Uses app.maintenance. While it is null, both return 403.
 void AddMaintenanceRoutes(App& app, http::Router& router);
 
+// Checks "Authorization: Bearer <admin token>" for the admin API: 403 while the admin API is off
+// (no admin_token configured), 401 for a missing or wrong token.
+Status AuthenticateAdmin(const App& app, const http::Request& request);
+
 }  // namespace fiscal::api

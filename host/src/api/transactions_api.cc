@@ -4,6 +4,7 @@
 #include "api/auth.h"
 #include "api/idempotency.h"
 #include "api/maintenance.h"
+#include "api/plugins_admin_api.h"
 #include "api/rate_limit.h"
 #include "api/retry_queue_api.h"
 #include "api/webhooks_api.h"
@@ -122,7 +123,7 @@ http::Response CreateTransaction(App& app, http::Request& request) {
 
   auto location = app.accounts->GetLocation(principal->account_id, input->location_id);
   if (!location.ok()) return http::ErrorResponse(location.status());
-  auto plugin = app.plugins->Find(location->plugin_name);
+  auto plugin = app.plugins->FindForLocation(location->plugin_name, location->id);
   if (!plugin) {
     return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name +
                                                    " serving this location is not loaded; see GET /health"));
@@ -180,7 +181,7 @@ http::Response CancelTransaction(App& app, http::Request& request) {
   }
   auto location = app.accounts->GetLocation(principal->account_id, existing->location_id);
   if (!location.ok()) return http::ErrorResponse(location.status());
-  auto plugin = app.plugins->Find(location->plugin_name);
+  auto plugin = app.plugins->FindForLocation(location->plugin_name, location->id);
   if (!plugin) {
     return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name + " is not loaded; see GET /health"));
   }
@@ -299,7 +300,7 @@ http::Response GetReceipt(App& app, http::Request& request) {
   if (!record.ok()) return http::ErrorResponse(record.status());
   auto location = app.accounts->GetLocation(principal->account_id, transaction->location_id);
   if (!location.ok()) return http::ErrorResponse(location.status());
-  auto plugin = app.plugins->Find(location->plugin_name);
+  auto plugin = app.plugins->FindForLocation(location->plugin_name, location->id);
   if (!plugin) return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name + " is not loaded"));
 
   std::string input = "{\"transaction\":" + TransactionJson(*transaction) + ",\"record\":{\"fiscal_id\":" +
@@ -350,6 +351,7 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddMaintenanceRoutes(app, *router);
   AddRetryQueueRoutes(app, *router);
   AddWebhookRoutes(app, *router);
+  AddPluginAdminRoutes(app, *router);
   AddAccountRoutes(app, *router);
   AddLocationRoutes(app, *router);
   AddTransactionRoutes(app, *router);

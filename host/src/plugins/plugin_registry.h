@@ -57,6 +57,9 @@ struct PluginDescriptor {
   std::string sha256;  // of the library file, lower-case hex
   uint32_t abi_major = 0;
   uint32_t abi_minor = 0;
+  bool certified = false;          // a signed manifest verified (plugins/manifest.h)
+  std::string signer_key_id;       // id of the trusted key that signed it, empty when not certified
+  std::string certification_json;  // the manifest's "certification" object, empty when not certified
 };
 
 // Identifies who a plugin call works for; attached to log lines and used to pick the endpoint.
@@ -96,6 +99,15 @@ class LoadedPlugin {
   virtual CallOutcome RenderReceipt(std::string_view input_json, const CallContext& context) const = 0;
 };
 
+// One loaded generation of a plugin, for the admin API.
+struct GenerationState {
+  std::string version;
+  std::string sha256;
+  std::string loaded_path;  // the content-addressed copy the host mapped
+  std::string role;         // "default", "pinned" (per location only) or "retired"
+  long in_flight = 0;       // operations holding this generation right now
+};
+
 // State of one configured plugin, for /health and the admin API.
 struct PluginState {
   std::string name;
@@ -103,8 +115,11 @@ struct PluginState {
   std::string system;
   std::string path;
   bool loaded = false;
-  std::string version;  // empty when not loaded
-  std::string error;    // why loading failed, empty when loaded
+  std::string version;  // default version, empty when not loaded
+  std::string error;    // why the latest load failed, empty when it succeeded
+  std::map<std::string, std::string> location_versions;
+  std::vector<std::string> installed_versions;  // folders under <plugin_dir>/<name>/
+  std::vector<GenerationState> generations;     // active ones first, then retired ones still in use
 };
 
 // Checks a library file and loads it: compatibility block read from the file before dlopen, then
@@ -112,29 +127,51 @@ struct PluginState {
 Result<std::shared_ptr<const LoadedPlugin>> LoadPlugin(const PluginConfig& config,
                                                        std::shared_ptr<net::HttpSender> http_sender);
 
-// Holds the loaded generation of every configured plugin. Thread-safe.
+// Holds the loaded generations of every configured plugin. Thread-safe.
+//
+// Hot swap: a reload copies each needed version's file to a content-addressed path
+// (<cache_dir>/<sha256>.so), loads and self-tests it next to the running generation, and only then
+// publishes it. Operations that already hold the old generation finish on it; the old generation
+// is destroyed when the last of them drops it. A version that fails to load is not published and
+// the old one keeps serving. A file whose SHA-256 is already loaded is not loaded again.
 class PluginRegistry {
  public:
   explicit PluginRegistry(std::shared_ptr<net::HttpSender> http_sender);
 
-  // Loads every configured plugin. A plugin that fails to load is logged and recorded in its
-  // PluginState; the others still load. A later call replaces the published set, except that a
-  // plugin whose new load fails keeps serving its earlier generation.
+  // Loads every configured plugin and version. A plugin that fails to load is logged and recorded
+  // in its PluginState; the others still load. Plugins no longer configured are retired.
   void LoadAll(const std::vector<PluginConfig>& configs);
 
-  // Returns the current generation of the plugin serving (country, system), or nullptr.
+  // Loads (or reloads) one plugin entry. Returns the load error of any of its versions; versions
+  // that failed keep their earlier generation.
+  Status Reload(const PluginConfig& config);
+
+  // Returns the default generation of the plugin serving (country, system), or nullptr.
   std::shared_ptr<const LoadedPlugin> FindFor(std::string_view country, std::string_view system) const;
-  // Returns the current generation of the plugin named `name`, or nullptr.
+  // Returns the default generation of the plugin named `name`, or nullptr.
   std::shared_ptr<const LoadedPlugin> Find(std::string_view name) const;
+  // Returns the generation serving `location_id`: its pinned version, else the default.
+  std::shared_ptr<const LoadedPlugin> FindForLocation(std::string_view name, const std::string& location_id) const;
 
   std::vector<PluginState> States() const;
 
  private:
+  struct Entry {
+    PluginConfig config;
+    std::string default_version;
+    std::map<std::string, std::shared_ptr<const LoadedPlugin>> by_version;
+    std::vector<std::weak_ptr<const LoadedPlugin>> retired;
+    std::string error;
+  };
+
+  // Loads the versions `config` needs into `entry` (called with load_mutex_ held, not mutex_).
+  Status LoadEntry(const PluginConfig& config, Entry& entry);
+
   std::shared_ptr<net::HttpSender> http_sender_;
-  std::mutex load_mutex_;  // serializes LoadAll calls
-  mutable std::mutex mutex_;  // guards states_ and loaded_
-  std::vector<PluginState> states_;
-  std::map<std::string, std::shared_ptr<const LoadedPlugin>, std::less<>> loaded_;  // by name
+  std::mutex load_mutex_;     // serializes loads and reloads
+  mutable std::mutex mutex_;  // guards entries_
+  std::map<std::string, Entry, std::less<>> entries_;  // by plugin name, in configuration order of names
+  std::vector<std::string> order_;                     // plugin names in configuration order
 };
 
 }  // namespace fiscal::plugins

@@ -128,7 +128,7 @@ bool Submitter::RunOnce(const std::string& owner) {
   std::string chain = std::to_string(batch.chain_id);
 
   // A chain whose plugin is not loaded waits; its records stay queued.
-  std::shared_ptr<const plugins::LoadedPlugin> plugin = registry_.Find(batch.plugin_name);
+  std::shared_ptr<const plugins::LoadedPlugin> plugin = registry_.FindForLocation(batch.plugin_name, batch.location_id);
   if (!plugin) {
     log::Error("plugin for queued records is not loaded", {{"plugin", batch.plugin_name}, {"chain_id", chain}});
     Status status = outbox_.Fail(batch, owner, "plugin " + batch.plugin_name + " is not loaded", 60, "");

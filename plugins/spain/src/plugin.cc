@@ -86,4 +86,10 @@ class SpainVerifactuPlugin {
 
 }  // namespace fiscal::spain
 
-FISCAL_SDK_DEFINE_PLUGIN(fiscal::spain::SpainVerifactuPlugin, "spain-verifactu", "ES", "1.0.0")
+// The build may stamp another version into the compatibility block (the tests build a second
+// version of the same code to exercise hot swaps).
+#ifndef FISCAL_SPAIN_PLUGIN_VERSION
+#define FISCAL_SPAIN_PLUGIN_VERSION "1.0.0"
+#endif
+
+FISCAL_SDK_DEFINE_PLUGIN(fiscal::spain::SpainVerifactuPlugin, "spain-verifactu", "ES", FISCAL_SPAIN_PLUGIN_VERSION)
