@@ -223,6 +223,7 @@ void HostProcess::RewriteConfig(const HostOptions& options) {
          << "\"rate_limits\":{\"tiers\":{\"sandbox\":" << options.sandbox_tier_json << "}},"
          << "\"circuit_breaker\":{\"failure_threshold\":3,\"open_seconds\":2},"
          << "\"webhooks\":{\"allow_loopback\":true},"
+         << (options.plugin_trust_json.empty() ? "" : "\"plugin_trust\":" + options.plugin_trust_json + ",")
          << "\"plugins\":[" << plugins << "]}";
   config.close();
   std::rename(temporary.c_str(), config_path_.c_str());

@@ -59,6 +59,8 @@ struct HostOptions {
   std::string spain_version;
   std::string plugin_dir;
   std::string spain_location_versions = "{}";
+  // "plugin_trust" object, e.g. {"mode": "strict", "trusted_keys": [...]}; empty: the default.
+  std::string plugin_trust_json;
   // Rate limit tier of test keys; the default is high enough that no other test is throttled.
   std::string sandbox_tier_json = "{\"requests_per_minute\":1000000,\"burst\":1000000}";
 };

@@ -29,7 +29,10 @@ std::string StateJson(const plugins::PluginState& state) {
     generations += std::string(i > 0 ? "," : "") + "{\"version\":" + Quote(generation.version) +
                    ",\"sha256\":" + Quote(generation.sha256) + ",\"path\":" + Quote(generation.loaded_path) +
                    ",\"role\":" + Quote(generation.role) + ",\"in_flight\":" + std::to_string(generation.in_flight) +
-                   "}";
+                   ",\"certified\":" + (generation.certified ? "true" : "false") + ",\"signer_key_id\":" +
+                   (generation.signer_key_id.empty() ? "null" : Quote(generation.signer_key_id)) +
+                   ",\"certification\":" +
+                   (generation.certification_json.empty() ? "null" : generation.certification_json) + "}";
   }
   generations += "]";
 

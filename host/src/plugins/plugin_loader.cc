@@ -26,6 +26,7 @@
 #include "plugins/compatibility.h"
 #include "plugins/elf_section.h"
 #include "plugins/host_api.h"
+#include "plugins/manifest.h"
 #include "plugins/plugin_registry.h"
 
 namespace fiscal::plugins {
@@ -375,9 +376,14 @@ Result<std::shared_ptr<const LoadedPlugin>> LoadPlugin(const PluginConfig& confi
                                                        std::shared_ptr<net::HttpSender> http_sender) {
   const std::string label = PluginLabel(config);
 
-  // NOTE: the file is opened three times (hash, section, dlopen). Replacing it in between would
-  // load code other than the code checked, so plugins must be deployed under new file names,
-  // never rewritten in place.
+  // Certification comes first, so that a refused build is not even parsed. config.path is the
+  // file dlopen opens below (the registry's content-addressed copy), so the hash covers those bytes.
+  ManifestInfo certification;
+  FISCAL_RETURN_IF_ERROR(VerifyCertification(config, config.path, &certification));
+
+  // NOTE: the file is opened four times (certification hash, hash, section, dlopen). Replacing it
+  // in between would load code other than the code checked, so plugins must be deployed under new
+  // file names, never rewritten in place.
   Result<std::string> sha256 = Sha256OfFile(config.path);
   if (!sha256.ok()) return Status::Internal(label + ": " + sha256.status().message());
 
@@ -388,6 +394,7 @@ Result<std::shared_ptr<const LoadedPlugin>> LoadPlugin(const PluginConfig& confi
   Result<PluginDescriptor> descriptor = CheckCompatibilityBlock(*block, config);
   if (!descriptor.ok()) return descriptor.status();
   descriptor->sha256 = std::move(*sha256);
+  CopyCertification(certification, &*descriptor);
   uint32_t needed_minor = descriptor->abi_minor;
 
   // From here on the plugin owns loaded code. Any failure returns early and the destructor of

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "plugins/manifest.h"
 #include "plugins/plugin_loader.h"
 
 namespace fiscal::plugins {
@@ -149,8 +150,12 @@ Status PluginRegistry::LoadEntry(const PluginConfig& config, Entry& entry) {
       continue;
     }
 
-    // The same file is already serving: nothing to do.
-    if (previous != entry.by_version.end() && previous->second->descriptor().sha256 == *sha256) {
+    // The same file is already serving: nothing to do, unless strict mode now asks for a
+    // certification the running generation does not have.
+    bool needs_certification = config.trust_mode == "strict" && previous != entry.by_version.end() &&
+                               !previous->second->descriptor().certified;
+    if (previous != entry.by_version.end() && previous->second->descriptor().sha256 == *sha256 &&
+        !needs_certification) {
       next[key] = previous->second;
       continue;
     }
@@ -158,6 +163,12 @@ Status PluginRegistry::LoadEntry(const PluginConfig& config, Entry& entry) {
     Result<std::string> staged = StageCopy(config, *source, *sha256);
     if (!staged.ok()) {
       keep_previous(staged.status());
+      continue;
+    }
+    // The manifest travels with the copy, so that certification checks the file that is loaded.
+    Status manifest_staged = StageManifest(*source, *staged);
+    if (!manifest_staged.ok()) {
+      keep_previous(Status::Internal(Label(config, *source) + ": " + manifest_staged.message()));
       continue;
     }
     Result<std::shared_ptr<const LoadedPlugin>> loaded = LoadStaged(config, *staged, http_sender_);
@@ -326,6 +337,9 @@ std::vector<PluginState> PluginRegistry::States() const {
       generation.sha256 = plugin->descriptor().sha256;
       generation.loaded_path = plugin->descriptor().path;
       generation.role = version == entry.default_version ? "default" : "pinned";
+      generation.certified = plugin->descriptor().certified;
+      generation.signer_key_id = plugin->descriptor().signer_key_id;
+      generation.certification_json = plugin->descriptor().certification_json;
       // The registry holds one reference; every other one is an operation in progress.
       generation.in_flight = plugin.use_count() - 1;
       state.generations.push_back(std::move(generation));
@@ -338,6 +352,9 @@ std::vector<PluginState> PluginRegistry::States() const {
       generation.sha256 = plugin->descriptor().sha256;
       generation.loaded_path = plugin->descriptor().path;
       generation.role = "retired";
+      generation.certified = plugin->descriptor().certified;
+      generation.signer_key_id = plugin->descriptor().signer_key_id;
+      generation.certification_json = plugin->descriptor().certification_json;
       generation.in_flight = plugin.use_count() - 1;  // minus the copy made just above
       state.generations.push_back(std::move(generation));
     }

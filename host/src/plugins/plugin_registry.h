@@ -106,6 +106,9 @@ struct GenerationState {
   std::string loaded_path;  // the content-addressed copy the host mapped
   std::string role;         // "default", "pinned" (per location only) or "retired"
   long in_flight = 0;       // operations holding this generation right now
+  bool certified = false;   // a trusted certifier's signed manifest verified
+  std::string signer_key_id;
+  std::string certification_json;  // the manifest's "certification" object, or empty
 };
 
 // State of one configured plugin, for /health and the admin API.
