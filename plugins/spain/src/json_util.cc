@@ -5,9 +5,16 @@
 namespace fiscal::spain {
 
 Status ParseJsonObject(std::string_view text, std::string_view what, rapidjson::Document* document) {
+  // RapidJSON reads a NUL byte as the end of the input and would silently ignore what follows.
+  if (text.find('\0') != std::string_view::npos) {
+    return Status::Invalid("", std::string(what) + " contains a NUL byte; send UTF-8 JSON without NUL characters");
+  }
+
   // Validating the encoding here means every string taken from the input is valid UTF-8, which
-  // the XML writer and AEAT (error 4119) both require.
-  document->Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  // the XML writer and AEAT (error 4119) both require. The iterative parser keeps deeply nested
+  // input from exhausting the stack.
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+  document->Parse<kFlags>(text.data(), text.size());
   if (document->HasParseError()) {
     return Status::Invalid("", std::string(what) + " is not valid UTF-8 JSON: " +
                                    rapidjson::GetParseError_En(document->GetParseError()) +

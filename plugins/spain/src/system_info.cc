@@ -20,7 +20,7 @@ Status ReadText(const rapidjson::Value& object, const char* name, size_t max_cha
 
 Status ParseSystemInfo(std::string_view config_json, SystemInfo* out) {
   rapidjson::Document document;
-  Status status = ParseJsonObject(config_json.empty() ? std::string_view("{}") : config_json,
+  Status status = ParseJsonObject(config_json,
                                   "the plugin configuration", &document);
   if (!status.ok()) return status;
 
