@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <libxml/tree.h>
+#include <rapidjson/document.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aeat_emulator/emulator.h"
@@ -739,7 +741,7 @@ TEST_F(EmulatorCoreTest, ControlHealthAndReset) {
   EXPECT_EQ(Control("POST", "/control/reset", "").status, 200);
 
   EXPECT_EQ(Control("GET", "/control/records", "").body,
-            "{\"records\":[],\"requests\":0,\"chains\":{}}");
+            "{\"records\":[],\"requests\":0,\"requests_log\":[],\"chains\":{}}");
   EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kNone);
   EXPECT_EQ(Submit(ReadFixture("alta-primer.xml")).estado_envio, "Correcto");
 }
@@ -763,7 +765,8 @@ TEST_F(EmulatorCoreTest, StateFileSurvivesRestart) {
 
   Control("POST", "/control/reset", "");
   Recreate(state.string());
-  EXPECT_EQ(emulator_->RecordsJson(), "{\"records\":[],\"requests\":0,\"chains\":{}}");
+  EXPECT_EQ(emulator_->RecordsJson(),
+            "{\"records\":[],\"requests\":0,\"requests_log\":[],\"chains\":{}}");
   std::filesystem::remove(state);
 }
 
@@ -785,6 +788,245 @@ TEST_F(EmulatorCoreTest, PresenterNifComesFromClientCertificate) {
   EXPECT_NE(reply.body.find("<tik:NIFPresentador>89890002E</tik:NIFPresentador>"),
             std::string::npos)
       << reply.body;
+}
+
+// Adds Cabecera/RemisionVoluntaria/Incidencia=S to a fixture submission.
+std::string WithIncidencia(const std::string& soap) {
+  return ReplaceOnce(soap, "</sum1:ObligadoEmision>",
+                     "</sum1:ObligadoEmision>\n        <sum1:RemisionVoluntaria><sum1:Incidencia>S"
+                     "</sum1:Incidencia></sum1:RemisionVoluntaria>");
+}
+
+rapidjson::Document ParseJson(const std::string& text) {
+  rapidjson::Document document;
+  document.Parse(text.c_str(), text.size());
+  EXPECT_FALSE(document.HasParseError()) << text;
+  EXPECT_TRUE(document.IsObject()) << text;
+  return document;
+}
+
+// Returns the entry of GET /control/records with type `tipo` and invoice `num_serie`, or null.
+const rapidjson::Value* FindRecord(const rapidjson::Document& records, const std::string& tipo,
+                                   const std::string& num_serie) {
+  if (!records.IsObject() || !records.HasMember("records")) return nullptr;
+  for (const rapidjson::Value& record : records["records"].GetArray()) {
+    if (record["tipo"].GetString() == tipo && record["num_serie"].GetString() == num_serie) {
+      return &record;
+    }
+  }
+  return nullptr;
+}
+
+TEST_F(EmulatorCoreTest, RecordsKeepIncidenciaOfStoringRequest) {
+  ASSERT_EQ(Submit(WithIncidencia(ReadFixture("alta-primer.xml"))).estado_envio, "Correcto");
+  ASSERT_EQ(Submit(ReadFixture("alta-encadenada.xml")).estado_envio, "Correcto");
+
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  const rapidjson::Value* late = FindRecord(records, "alta", "EMU-2025-0001");
+  const rapidjson::Value* normal = FindRecord(records, "alta", "EMU-2025-0002");
+  ASSERT_NE(late, nullptr);
+  ASSERT_NE(normal, nullptr);
+  EXPECT_TRUE((*late)["incidencia"].GetBool());
+  EXPECT_TRUE((*late)["last_incidencia"].GetBool());
+  EXPECT_FALSE((*normal)["incidencia"].GetBool());
+  EXPECT_FALSE((*normal)["last_incidencia"].GetBool());
+}
+
+TEST_F(EmulatorCoreTest, DuplicateUpdatesOnlyLastIncidencia) {
+  ASSERT_EQ(Submit(WithIncidencia(ReadFixture("alta-primer.xml"))).estado_envio, "Correcto");
+
+  const Answer resent = Submit(ReadFixture("alta-primer.xml"));
+
+  ASSERT_EQ(resent.lines.size(), 1u);
+  EXPECT_EQ(resent.lines[0].code, "3000");
+  rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  const rapidjson::Value* record = FindRecord(records, "alta", "EMU-2025-0001");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ((*record)["times_received"].GetInt(), 2);
+  EXPECT_TRUE((*record)["incidencia"].GetBool()) << "a duplicate must not replace the stored value";
+  EXPECT_FALSE((*record)["last_incidencia"].GetBool());
+
+  Submit(WithIncidencia(ReadFixture("alta-primer.xml")));
+
+  records = ParseJson(emulator_->RecordsJson());
+  record = FindRecord(records, "alta", "EMU-2025-0001");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ((*record)["times_received"].GetInt(), 3);
+  EXPECT_TRUE((*record)["incidencia"].GetBool());
+  EXPECT_TRUE((*record)["last_incidencia"].GetBool());
+}
+
+TEST_F(EmulatorCoreTest, ResentBatchSetsLastIncidenciaOfEachRecord) {
+  Submit(ReadFixture("alta-primer.xml"));
+  Submit(ReadFixture("alta-encadenada.xml"));
+  ASSERT_EQ(Submit(ReadFixture("lote-2-altas-1-anulacion.xml")).estado_envio, "Correcto");
+
+  const Answer resent = Submit(WithIncidencia(ReadFixture("lote-2-altas-1-anulacion.xml")));
+
+  ASSERT_EQ(resent.lines.size(), 3u);
+  EXPECT_EQ(resent.lines[0].code, "3000");
+  EXPECT_EQ(resent.lines[1].code, "3001");
+  EXPECT_EQ(resent.lines[2].code, "3000");
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  for (const auto& [tipo, num_serie] : std::vector<std::pair<std::string, std::string>>{
+           {"alta", "EMU-2025-0003"}, {"anulacion", "EMU-2025-0001"}, {"alta", "EMU-2025-0004"}}) {
+    const rapidjson::Value* record = FindRecord(records, tipo, num_serie);
+    ASSERT_NE(record, nullptr) << tipo << " " << num_serie;
+    EXPECT_FALSE((*record)["incidencia"].GetBool()) << tipo << " " << num_serie;
+    EXPECT_TRUE((*record)["last_incidencia"].GetBool()) << tipo << " " << num_serie;
+  }
+  const rapidjson::Value* cancelled_alta = FindRecord(records, "alta", "EMU-2025-0001");
+  ASSERT_NE(cancelled_alta, nullptr);
+  EXPECT_FALSE((*cancelled_alta)["last_incidencia"].GetBool())
+      << "re-sending the anulacion must not touch the alta it cancelled";
+}
+
+TEST_F(EmulatorCoreTest, IncidenciaSurvivesRestart) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() /
+      ("aeat-emulator-incidencia-" + std::to_string(::getpid()) + ".jsonl");
+  std::filesystem::remove(state);
+  Recreate(state.string());
+  Submit(WithIncidencia(ReadFixture("alta-primer.xml")));
+  Submit(ReadFixture("alta-primer.xml"));
+
+  Recreate(state.string());
+
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  const rapidjson::Value* record = FindRecord(records, "alta", "EMU-2025-0001");
+  ASSERT_NE(record, nullptr);
+  EXPECT_TRUE((*record)["incidencia"].GetBool());
+  EXPECT_FALSE((*record)["last_incidencia"].GetBool());
+  EXPECT_EQ((*record)["times_received"].GetInt(), 2);
+  std::filesystem::remove(state);
+}
+
+TEST_F(EmulatorCoreTest, StateFileWithoutLastIncidenciaIsRead) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() /
+      ("aeat-emulator-old-state-" + std::to_string(::getpid()) + ".jsonl");
+  {
+    std::ofstream output(state);
+    output << R"({"op":"record","nif":"89890001K","installation":"EMU-INST-01",)"
+              R"("num_serie":"EMU-OLD-1","fecha":"02-06-2025","tipo":"alta","huella":"AB",)"
+              R"("estado":"Correcto","incidencia":true,"advance_chain":true})"
+           << "\n";
+  }
+  Recreate(state.string());
+
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  const rapidjson::Value* record = FindRecord(records, "alta", "EMU-OLD-1");
+  ASSERT_NE(record, nullptr);
+  EXPECT_TRUE((*record)["incidencia"].GetBool());
+  EXPECT_TRUE((*record)["last_incidencia"].GetBool());
+  std::filesystem::remove(state);
+}
+
+TEST_F(EmulatorCoreTest, FaultWaitSecondsChangesTiempoEsperaEnvio) {
+  ASSERT_EQ(Control("POST", "/control/fault", R"({"mode":"reject_all","count":2})").status, 200);
+
+  const HttpReply set = Control("POST", "/control/fault", R"({"wait_seconds":300})");
+
+  EXPECT_EQ(set.status, 200);
+  EXPECT_EQ(set.body, R"({"mode":"reject_all","count":2,"delay_ms":0,"wait_seconds":300})");
+  EXPECT_EQ(emulator_->wait_seconds(), 300);
+  EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kRejectAll)
+      << "wait_seconds alone must leave the fault mode as it is";
+  EXPECT_EQ(Submit(ReadFixture("alta-primer.xml")).wait_seconds, "300");
+
+  ASSERT_EQ(Control("POST", "/control/fault", R"({"mode":"none"})").status, 200);
+  const Answer after_mode_change = Submit(ReadFixture("alta-primer.xml"));
+  EXPECT_EQ(after_mode_change.estado_envio, "Correcto");
+  EXPECT_EQ(after_mode_change.wait_seconds, "300") << "a later mode change keeps wait_seconds";
+
+  ASSERT_EQ(Control("POST", "/control/fault", R"({"mode":"none","wait_seconds":0})").status, 200);
+  const Answer zero = Submit(ReadFixture("alta-encadenada.xml"));
+  EXPECT_EQ(zero.wait_seconds, "0");
+  EXPECT_TRUE(zero.schema_valid) << zero.schema_error;
+
+  ASSERT_EQ(Control("POST", "/control/fault", R"({"wait_seconds":7200})").status, 200);
+  ASSERT_EQ(Control("POST", "/control/reset", "").status, 200);
+  EXPECT_EQ(emulator_->wait_seconds(), 2);
+  EXPECT_EQ(Submit(ReadFixture("alta-primer.xml")).wait_seconds, "2");
+}
+
+TEST_F(EmulatorCoreTest, FaultRejectsInvalidWaitSeconds) {
+  ASSERT_EQ(Control("POST", "/control/fault", R"({"mode":"http500"})").status, 200);
+
+  for (const char* body : {R"({"wait_seconds":-1})", R"({"wait_seconds":7201})",
+                           R"({"wait_seconds":"60"})", R"({"wait_seconds":1.5})",
+                           R"({"mode":"none","wait_seconds":null})",
+                           R"({"wait_seconds":60,"count":1})",
+                           R"({"wait_seconds":60,"delay_ms":10})",
+                           R"({"wait_seconds":60,"mode":"explode"})"}) {
+    const HttpReply reply = Control("POST", "/control/fault", body);
+    EXPECT_EQ(reply.status, 400) << body;
+    EXPECT_NE(reply.body.find("\"error\""), std::string::npos) << body;
+  }
+
+  EXPECT_EQ(emulator_->wait_seconds(), 2);
+  EXPECT_EQ(emulator_->fault_settings().mode, FaultMode::kHttp500);
+}
+
+TEST_F(EmulatorCoreTest, RequestsLogRecordsArrivalAndRecordCount) {
+  now_ = Utc(8, 1, 0);
+  Submit(ReadFixture("alta-primer.xml"));
+  now_ += std::chrono::milliseconds(1500);
+  Submit(ReadFixture("alta-encadenada.xml"));
+  now_ += std::chrono::milliseconds(250);
+  Submit("<not-xml");
+  Control("POST", "/control/fault", R"({"mode":"http500","count":1})");
+  now_ += std::chrono::seconds(60);
+  emulator_->HandleSoap(ReadFixture("lote-2-altas-1-anulacion.xml"), ClientInfo{});
+
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  ASSERT_TRUE(records.HasMember("requests_log"));
+  const auto log = records["requests_log"].GetArray();
+  ASSERT_EQ(log.Size(), 4u);
+  const int64_t first_ms = (1748822400LL + 8 * 3600 + 60) * 1000;
+  EXPECT_EQ(log[0]["request"].GetUint64(), 1u);
+  EXPECT_EQ(log[0]["received_at_ms"].GetInt64(), first_ms);
+  EXPECT_EQ(log[0]["records"].GetUint64(), 1u);
+  EXPECT_EQ(log[1]["received_at_ms"].GetInt64(), first_ms + 1500);
+  EXPECT_EQ(log[1]["records"].GetUint64(), 1u);
+  EXPECT_EQ(log[2]["received_at_ms"].GetInt64(), first_ms + 1750);
+  EXPECT_EQ(log[2]["records"].GetUint64(), 0u) << "a submission that fails to parse has 0 records";
+  EXPECT_EQ(log[3]["request"].GetUint64(), 4u);
+  EXPECT_EQ(log[3]["received_at_ms"].GetInt64(), first_ms + 61750);
+  EXPECT_EQ(log[3]["records"].GetUint64(), 3u) << "a faulted request still counts its records";
+  EXPECT_EQ(records["requests"].GetUint64(), 4u);
+}
+
+TEST_F(EmulatorCoreTest, RequestsLogKeepsLast100Requests) {
+  constexpr int kRequests = 105;
+  for (int i = 0; i < kRequests; ++i) {
+    now_ += std::chrono::milliseconds(10);
+    emulator_->HandleSoap("<not-xml", ClientInfo{});
+  }
+
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  const auto log = records["requests_log"].GetArray();
+  ASSERT_EQ(log.Size(), 100u);
+  EXPECT_EQ(log[0]["request"].GetUint64(), 6u);
+  EXPECT_EQ(log[99]["request"].GetUint64(), 105u);
+  EXPECT_EQ(log[99]["received_at_ms"].GetInt64() - log[0]["received_at_ms"].GetInt64(), 990);
+  EXPECT_EQ(records["requests"].GetUint64(), 105u);
+}
+
+TEST_F(EmulatorCoreTest, RequestsLogStartsEmptyAfterRestart) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() /
+      ("aeat-emulator-requests-log-" + std::to_string(::getpid()) + ".jsonl");
+  std::filesystem::remove(state);
+  Recreate(state.string());
+  Submit(ReadFixture("alta-primer.xml"));
+
+  Recreate(state.string());
+
+  const rapidjson::Document records = ParseJson(emulator_->RecordsJson());
+  EXPECT_EQ(records["requests"].GetUint64(), 1u);
+  EXPECT_EQ(records["requests_log"].GetArray().Size(), 0u);
+  std::filesystem::remove(state);
 }
 
 // In-memory ByteStream that returns its input in small pieces, like a socket would.

@@ -266,6 +266,27 @@ TEST_F(EmulatorServerTest, TimeoutFaultHoldsTheResponse) {
   EXPECT_EQ(received, "");
 }
 
+TEST_F(EmulatorServerTest, ControlWaitSecondsAndRequestsLog) {
+  const CurlResult set = Control("/control/fault", R"({"wait_seconds":45})");
+  ASSERT_EQ(set.code, CURLE_OK) << curl_easy_strerror(set.code);
+  EXPECT_EQ(set.http_status, 200) << set.body;
+
+  const CurlResult result = PostSoap("client", ReadFixture("alta-primer.xml"));
+  const CurlResult records = Control("/control/records", "", false);
+
+  ASSERT_EQ(result.code, CURLE_OK) << curl_easy_strerror(result.code);
+  EXPECT_NE(result.body.find("<tikR:TiempoEsperaEnvio>45</tikR:TiempoEsperaEnvio>"),
+            std::string::npos)
+      << result.body;
+  // The test clock is fixed at 1748851260 s.
+  EXPECT_NE(records.body.find(
+                R"("requests_log":[{"request":1,"received_at_ms":1748851260000,"records":1}])"),
+            std::string::npos)
+      << records.body;
+  EXPECT_NE(records.body.find(R"("incidencia":false,"last_incidencia":false)"), std::string::npos)
+      << records.body;
+}
+
 TEST_F(EmulatorServerTest, ControlHealthReturnsJson) {
   const CurlResult result = Control("/control/health", "", false);
 

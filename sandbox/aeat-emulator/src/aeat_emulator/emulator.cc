@@ -21,6 +21,8 @@ constexpr char kIncorrecto[] = "Incorrecto";
 constexpr int kDefaultTimeoutDelayMs = 30000;
 // Upper bound for delay_ms, so that a typo cannot park a connection thread for hours.
 constexpr int kMaxDelayMs = 600000;
+// Upper bound for wait_seconds of POST /control/fault, two hours.
+constexpr int kMaxWaitSeconds = 7200;
 
 HttpReply JsonReply(int status, std::string body) {
   HttpReply reply;
@@ -116,6 +118,38 @@ std::string RecomputeHuella(const SubmittedRecord& record) {
                                  record.fecha_hora_huso_gen_registro});
 }
 
+// Reads "mode", "count" and "delay_ms" of a POST /control/fault body into `settings`. Returns
+// an error message, or an empty string when the fields are valid.
+std::string ParseFaultSettings(const rapidjson::Document& document, FaultSettings* settings) {
+  const auto mode_member = document.FindMember("mode");
+  if (mode_member == document.MemberEnd() || !mode_member->value.IsString()) {
+    return "missing string field \"mode\"";
+  }
+  const std::optional<FaultMode> mode = ParseFaultMode(mode_member->value.GetString());
+  if (!mode.has_value()) {
+    return "invalid mode; expected none, timeout, http500, soap_server_fault, reject_all or "
+           "lose_response";
+  }
+
+  settings->mode = *mode;
+  const auto count_member = document.FindMember("count");
+  if (count_member != document.MemberEnd()) {
+    if (!count_member->value.IsInt() || count_member->value.GetInt() < 0) {
+      return "\"count\" must be an integer >= 0 (0 = until changed)";
+    }
+    settings->remaining = count_member->value.GetInt();
+  }
+  const auto delay_member = document.FindMember("delay_ms");
+  if (delay_member != document.MemberEnd()) {
+    if (!delay_member->value.IsInt() || delay_member->value.GetInt() < 0 ||
+        delay_member->value.GetInt() > kMaxDelayMs) {
+      return "\"delay_ms\" must be an integer from 0 to " + std::to_string(kMaxDelayMs);
+    }
+    settings->delay_ms = delay_member->value.GetInt();
+  }
+  return "";
+}
+
 }  // namespace
 
 const char* FaultModeName(FaultMode mode) {
@@ -187,7 +221,10 @@ std::string FormatLocalDateTime(std::chrono::system_clock::time_point time) {
 }
 
 Emulator::Emulator(EmulatorConfig config, std::shared_ptr<const SchemaSet> schemas)
-    : config_(std::move(config)), schemas_(std::move(schemas)), registry_(config_.state_file) {}
+    : config_(std::move(config)),
+      schemas_(std::move(schemas)),
+      registry_(config_.state_file),
+      wait_seconds_(config_.wait_seconds) {}
 
 bool Emulator::Open(std::string* error) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -197,6 +234,11 @@ bool Emulator::Open(std::string* error) {
 FaultSettings Emulator::fault_settings() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return fault_;
+}
+
+int Emulator::wait_seconds() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return wait_seconds_;
 }
 
 std::string Emulator::RecordsJson() const {
@@ -224,11 +266,21 @@ HttpReply Emulator::HandleServiceRequest(const HttpRequest& request, const Clien
 }
 
 HttpReply Emulator::HandleSoap(std::string_view body, const ClientInfo& client) {
+  const int64_t received_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     config_.clock().time_since_epoch())
+                                     .count();
+
+  // Parsing and schema validation run outside the lock, because they only read shared data. The
+  // body is parsed in every fault mode, so that the request log counts the records of each request.
+  const ParseResult parsed = ParseSubmission(body, *schemas_);
+  const size_t record_count =
+      parsed.submission.has_value() ? parsed.submission->records.size() : 0;
+
   uint64_t request_number = 0;
   FaultSettings fault;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    request_number = registry_.CountRequest();
+    request_number = registry_.CountRequest(received_at_ms, record_count);
     fault = ConsumeFault();
   }
   if (fault.mode == FaultMode::kTimeout && fault.delay_ms == 0) {
@@ -242,23 +294,19 @@ HttpReply Emulator::HandleSoap(std::string_view body, const ClientInfo& client) 
     reply.body = "<html><body><h1>500 Internal Server Error</h1></body></html>\n";
   } else if (fault.mode == FaultMode::kSoapServerFault) {
     reply = SoapFaultReply("env:Server", FormatFaultString(kErrorInternalServer, ""));
+  } else if (parsed.fault.has_value()) {
+    reply = SoapFaultReply("env:Client",
+                           FormatFaultString(parsed.fault->code, parsed.fault->detail));
+    LogJson("WARNING", "submission rejected with a SOAP Client fault",
+            {{"request", static_cast<int64_t>(request_number)},
+             {"peer", client.peer_address},
+             {"client_cn", client.subject_common_name},
+             {"code", static_cast<int64_t>(parsed.fault->code)},
+             {"detail", parsed.fault->detail}});
   } else {
-    // Parsing and schema validation run outside the lock, because they only read shared data.
-    ParseResult parsed = ParseSubmission(body, *schemas_);
-    if (parsed.fault.has_value()) {
-      reply = SoapFaultReply("env:Client",
-                             FormatFaultString(parsed.fault->code, parsed.fault->detail));
-      LogJson("WARNING", "submission rejected with a SOAP Client fault",
-              {{"request", static_cast<int64_t>(request_number)},
-               {"peer", client.peer_address},
-               {"client_cn", client.subject_common_name},
-               {"code", static_cast<int64_t>(parsed.fault->code)},
-               {"detail", parsed.fault->detail}});
-    } else {
-      std::lock_guard<std::mutex> lock(mutex_);
-      reply = ProcessSubmission(*parsed.submission, client, fault.mode == FaultMode::kRejectAll,
-                                request_number);
-    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    reply = ProcessSubmission(*parsed.submission, client, fault.mode == FaultMode::kRejectAll,
+                              request_number);
   }
 
   reply.drop_connection = fault.mode == FaultMode::kLoseResponse;
@@ -281,7 +329,7 @@ HttpReply Emulator::ProcessSubmission(const Submission& submission, const Client
 
   SubmissionResponse response;
   response.cabecera = &submission.cabecera;
-  response.wait_seconds = config_.wait_seconds;
+  response.wait_seconds = wait_seconds_;
 
   int accepted = 0;
   int with_errors = 0;
@@ -358,7 +406,7 @@ Emulator::Evaluation Emulator::EvaluateRecord(const Submission& submission,
     reject(kErrorGenerationTimeFormat);
     return evaluation;
   }
-  if (!CheckExistence(record, evaluation)) return evaluation;
+  if (!CheckExistence(record, submission.incidencia, evaluation)) return evaluation;
 
   const int warning = CheckAcceptedRecord(submission, record);
   line.estado = warning == 0 ? kCorrecto : kAceptadoConErrores;
@@ -379,6 +427,8 @@ Emulator::Evaluation Emulator::EvaluateRecord(const Submission& submission,
   stored.error_code = warning;
   stored.id_peticion = id_peticion;
   stored.csv = csv;
+  stored.incidencia = submission.incidencia;
+  stored.last_incidencia = submission.incidencia;
 
   // A subsanacion replaces the stored alta (and revives it if it was cancelled).
   const StoredRecord* previous =
@@ -398,7 +448,8 @@ Emulator::Evaluation Emulator::EvaluateRecord(const Submission& submission,
   return evaluation;
 }
 
-bool Emulator::CheckExistence(const SubmittedRecord& record, Evaluation& evaluation) {
+bool Emulator::CheckExistence(const SubmittedRecord& record, bool incidencia,
+                              Evaluation& evaluation) {
   ResponseLine& line = evaluation.line;
   const StoredRecord* alta = registry_.Find(RecordType::kAlta, record.id_emisor_factura,
                                             record.num_serie_factura,
@@ -411,10 +462,11 @@ bool Emulator::CheckExistence(const SubmittedRecord& record, Evaluation& evaluat
     line.error_code = code;
     line.error_description = DescribeAeatError(code);
   };
-  auto count_again = [&evaluation](const StoredRecord* existing) {
+  auto count_again = [&evaluation, incidencia](const StoredRecord* existing) {
     if (existing == nullptr) return;
     StoredRecord again = *existing;
     ++again.times_received;
+    again.last_incidencia = incidencia;
     evaluation.writes.push_back({again, false});
   };
   auto reject_duplicate = [&]() {
@@ -553,46 +605,50 @@ HttpReply Emulator::HandleFaultCommand(std::string_view body) {
     return JsonError(400, "the body must be a JSON object like {\"mode\":\"http500\",\"count\":1}");
   }
 
-  const auto mode_member = document.FindMember("mode");
-  if (mode_member == document.MemberEnd() || !mode_member->value.IsString()) {
-    return JsonError(400, "missing string field \"mode\"");
-  }
-  const std::optional<FaultMode> mode = ParseFaultMode(mode_member->value.GetString());
-  if (!mode.has_value()) {
-    return JsonError(400, "invalid mode; expected none, timeout, http500, soap_server_fault, "
-                          "reject_all or lose_response");
+  std::optional<int> wait_seconds;
+  const auto wait_member = document.FindMember("wait_seconds");
+  if (wait_member != document.MemberEnd()) {
+    if (!wait_member->value.IsInt() || wait_member->value.GetInt() < 0 ||
+        wait_member->value.GetInt() > kMaxWaitSeconds) {
+      return JsonError(400, "\"wait_seconds\" must be an integer from 0 to " +
+                                std::to_string(kMaxWaitSeconds));
+    }
+    wait_seconds = wait_member->value.GetInt();
   }
 
-  FaultSettings settings;
-  settings.mode = *mode;
-  const auto count_member = document.FindMember("count");
-  if (count_member != document.MemberEnd()) {
-    if (!count_member->value.IsInt() || count_member->value.GetInt() < 0) {
-      return JsonError(400, "\"count\" must be an integer >= 0 (0 = until changed)");
-    }
-    settings.remaining = count_member->value.GetInt();
-  }
-  const auto delay_member = document.FindMember("delay_ms");
-  if (delay_member != document.MemberEnd()) {
-    if (!delay_member->value.IsInt() || delay_member->value.GetInt() < 0 ||
-        delay_member->value.GetInt() > kMaxDelayMs) {
-      return JsonError(400, "\"delay_ms\" must be an integer from 0 to " +
-                                std::to_string(kMaxDelayMs));
-    }
-    settings.delay_ms = delay_member->value.GetInt();
+  // A request with only "wait_seconds" leaves the fault mode as it is.
+  std::optional<FaultSettings> settings;
+  if (document.HasMember("mode") || !wait_seconds.has_value()) {
+    settings.emplace();
+    const std::string error = ParseFaultSettings(document, &*settings);
+    if (!error.empty()) return JsonError(400, error);
+  } else if (document.HasMember("count") || document.HasMember("delay_ms")) {
+    return JsonError(400, "\"count\" and \"delay_ms\" require \"mode\"");
   }
 
+  FaultSettings current;
+  int current_wait_seconds = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    fault_ = settings;
+    if (settings.has_value()) fault_ = *settings;
+    if (wait_seconds.has_value()) wait_seconds_ = *wait_seconds;
+    current = fault_;
+    current_wait_seconds = wait_seconds_;
   }
-  LogJson("INFO", "fault mode changed",
-          {{"fault_mode", std::string(FaultModeName(settings.mode))},
-           {"count", static_cast<int64_t>(settings.remaining)},
-           {"delay_ms", static_cast<int64_t>(settings.delay_ms)}});
-  return JsonReply(200, "{\"mode\":\"" + std::string(FaultModeName(settings.mode)) +
-                            "\",\"count\":" + std::to_string(settings.remaining) +
-                            ",\"delay_ms\":" + std::to_string(settings.delay_ms) + "}");
+  if (settings.has_value()) {
+    LogJson("INFO", "fault mode changed",
+            {{"fault_mode", std::string(FaultModeName(settings->mode))},
+             {"count", static_cast<int64_t>(settings->remaining)},
+             {"delay_ms", static_cast<int64_t>(settings->delay_ms)}});
+  }
+  if (wait_seconds.has_value()) {
+    LogJson("INFO", "TiempoEsperaEnvio changed",
+            {{"wait_seconds", static_cast<int64_t>(*wait_seconds)}});
+  }
+  return JsonReply(200, "{\"mode\":\"" + std::string(FaultModeName(current.mode)) +
+                            "\",\"count\":" + std::to_string(current.remaining) +
+                            ",\"delay_ms\":" + std::to_string(current.delay_ms) +
+                            ",\"wait_seconds\":" + std::to_string(current_wait_seconds) + "}");
 }
 
 HttpReply Emulator::Reset() {
@@ -600,8 +656,12 @@ HttpReply Emulator::Reset() {
     std::lock_guard<std::mutex> lock(mutex_);
     registry_.Reset();
     fault_ = FaultSettings{};
+    wait_seconds_ = config_.wait_seconds;
   }
-  LogJson("INFO", "state reset: records, chains, request counter and fault mode cleared");
+  LogJson("INFO",
+          "state reset: records, chains, request counter, request log and fault mode cleared, "
+          "TiempoEsperaEnvio restored to --wait-seconds",
+          {{"wait_seconds", static_cast<int64_t>(config_.wait_seconds)}});
   return JsonReply(200, "{\"status\":\"ok\"}");
 }
 

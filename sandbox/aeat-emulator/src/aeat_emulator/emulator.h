@@ -26,7 +26,8 @@ namespace aeat_emulator {
 inline constexpr char kVerifactuPath[] = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP";
 
 struct EmulatorConfig {
-  // TiempoEsperaEnvio returned in every response, in seconds.
+  // TiempoEsperaEnvio returned in every response, in seconds, until POST /control/fault sets
+  // another value.
   int wait_seconds = 60;
   // Allowed distance between FechaHoraHusoGenRegistro and the emulator clock before 2004.
   // NOTE: AEAT does not publish its margin; 240 s is what third parties report.
@@ -71,6 +72,8 @@ class Emulator {
   HttpReply HandleControl(const HttpRequest& request);
 
   FaultSettings fault_settings() const;
+  // Returns the TiempoEsperaEnvio currently sent, in seconds.
+  int wait_seconds() const;
   std::string RecordsJson() const;
 
  private:
@@ -93,7 +96,8 @@ class Emulator {
                               bool reject_all, uint64_t request_number);
   Evaluation EvaluateRecord(const Submission& submission, const SubmittedRecord& record,
                             const std::string& id_peticion, const std::string& csv);
-  bool CheckExistence(const SubmittedRecord& record, Evaluation& evaluation);
+  // `incidencia` is the submission's Incidencia flag, recorded on a stored record that is re-sent.
+  bool CheckExistence(const SubmittedRecord& record, bool incidencia, Evaluation& evaluation);
   int CheckAcceptedRecord(const Submission& submission, const SubmittedRecord& record);
   // Remembers a rejected record's huella for the chain check of the next record, unless the
   // record is from another issuer than the submitter, wrongly hashed, or a re-send of a stored one.
@@ -106,9 +110,10 @@ class Emulator {
   EmulatorConfig config_;
   std::shared_ptr<const SchemaSet> schemas_;
 
-  mutable std::mutex mutex_;  // Guards registry_ and fault_.
+  mutable std::mutex mutex_;  // Guards registry_, fault_ and wait_seconds_.
   Registry registry_;
   FaultSettings fault_;
+  int wait_seconds_;  // TiempoEsperaEnvio sent now, config_.wait_seconds after a reset.
 };
 
 const char* FaultModeName(FaultMode mode);

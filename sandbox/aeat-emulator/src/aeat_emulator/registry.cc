@@ -41,6 +41,10 @@ void WriteRecordFields(JsonWriter& writer, const StoredRecord& record) {
   writer.Int(record.times_received);
   writer.Key("anulada");
   writer.Bool(record.anulada);
+  writer.Key("incidencia");
+  writer.Bool(record.incidencia);
+  writer.Key("last_incidencia");
+  writer.Bool(record.last_incidencia);
 }
 
 std::string StringMember(const rapidjson::Value& object, const char* key) {
@@ -123,6 +127,11 @@ bool Registry::Open(std::string* error) {
     record.csv = StringMember(document, "csv");
     record.times_received = IntMember(document, "times_received");
     record.anulada = BoolMember(document, "anulada");
+    record.incidencia = BoolMember(document, "incidencia");
+    // State files written before last_incidencia existed hold one value per record.
+    record.last_incidencia = document.HasMember("last_incidencia")
+                                 ? BoolMember(document, "last_incidencia")
+                                 : record.incidencia;
     Apply(record, BoolMember(document, "advance_chain"));
   }
 
@@ -201,8 +210,10 @@ void Registry::Store(const StoredRecord& record, bool advance_chain) {
   AppendLine(buffer.GetString());
 }
 
-uint64_t Registry::CountRequest() {
+uint64_t Registry::CountRequest(int64_t received_at_ms, size_t record_count) {
   ++request_count_;
+  request_log_.push_back({request_count_, received_at_ms, record_count});
+  if (request_log_.size() > kRequestLogSize) request_log_.pop_front();
   if (state_stream_ != nullptr) {
     AppendLine("{\"op\":\"requests\",\"total\":" + std::to_string(request_count_) + "}");
   }
@@ -214,6 +225,7 @@ void Registry::Reset() {
   index_.clear();
   chains_.clear();
   request_count_ = 0;
+  request_log_.clear();
   if (state_stream_ == nullptr) return;
 
   // Reopening with "w" truncates the file, "a" then keeps appends at the end.
@@ -243,6 +255,20 @@ std::string Registry::ToJson() const {
 
   writer.Key("requests");
   writer.Uint64(request_count_);
+
+  writer.Key("requests_log");
+  writer.StartArray();
+  for (const RequestLogEntry& entry : request_log_) {
+    writer.StartObject();
+    writer.Key("request");
+    writer.Uint64(entry.request);
+    writer.Key("received_at_ms");
+    writer.Int64(entry.received_at_ms);
+    writer.Key("records");
+    writer.Uint64(entry.records);
+    writer.EndObject();
+  }
+  writer.EndArray();
 
   writer.Key("chains");
   writer.StartObject();

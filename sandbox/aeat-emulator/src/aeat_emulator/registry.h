@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct StoredRecord {
   std::string csv;
   int times_received = 1;  // Submissions of this record, counting rejected re-sends.
   bool anulada = false;    // Alta records only: a later RegistroAnulacion cancelled the invoice.
+  // Cabecera/RemisionVoluntaria/Incidencia=S in the submission that stored the record.
+  bool incidencia = false;
+  // The same flag in the latest submission of this record, including rejected re-sends.
+  bool last_incidencia = false;
 };
 
 struct ChainState {
@@ -36,6 +41,17 @@ struct ChainState {
   // none was. The issuer's system keeps such a record, so the next record may chain to it.
   std::string last_rejected_huella;
 };
+
+// One SOAP request in the request log of GET /control/records.
+struct RequestLogEntry {
+  uint64_t request = 0;        // Request number, as counted by CountRequest.
+  int64_t received_at_ms = 0;  // Arrival time, in milliseconds since the Unix epoch.
+  // RegistroFactura elements, or 0 when the request failed before or during the schema check.
+  size_t records = 0;
+};
+
+// Number of latest SOAP requests kept in the request log.
+inline constexpr size_t kRequestLogSize = 100;
 
 // Not thread-safe: the caller serializes all access.
 class Registry {
@@ -61,11 +77,13 @@ class Registry {
   // another record of the chain is rejected or stored.
   void NoteRejected(const std::string& nif, const std::string& installation, const std::string& huella);
 
-  // Counts one more SOAP request and returns the new total.
-  uint64_t CountRequest();
+  // Counts one more SOAP request, adds it to the request log and returns the new total. The
+  // request log is kept in memory only, so it starts empty after a restart.
+  uint64_t CountRequest(int64_t received_at_ms, size_t record_count);
   uint64_t request_count() const { return request_count_; }
 
-  // Forgets every record, chain and the request counter, and truncates the state file.
+  // Forgets every record, chain, the request counter and the request log, and truncates the state
+  // file.
   void Reset();
 
   // Serializes the state as returned by GET /control/records.
@@ -84,6 +102,7 @@ class Registry {
   std::map<std::string, size_t> index_;
   std::map<std::string, ChainState> chains_;
   uint64_t request_count_ = 0;
+  std::deque<RequestLogEntry> request_log_;  // Oldest first, at most kRequestLogSize entries.
 };
 
 const char* RecordTypeName(RecordType type);
