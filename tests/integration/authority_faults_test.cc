@@ -94,7 +94,8 @@ TEST_F(AuthorityFaultTest, TimeoutRetriedWithSameRecord) {
   EXPECT_EQ(database_->Query("SELECT hash FROM fiscal_records"), hash_before);
   EXPECT_EQ(database_->Query("SELECT count(*) FROM submissions WHERE outcome = 'unknown'"), "1");
 
-  const json::Node* list = EmulatorRecords().Find("records");
+  json::Node emulator_state = EmulatorRecords();
+  const json::Node* list = emulator_state.Find("records");
   ASSERT_NE(list, nullptr);
   EXPECT_EQ(list->items().size(), 1u);
 }

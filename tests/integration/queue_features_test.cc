@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api/auth.h"
 #include "harness.h"
 
 namespace fiscal::testing {
@@ -200,7 +201,58 @@ TEST_F(QueueFeatureTest, ExhaustedEntryBecomesDead) {
   EXPECT_EQ(database_->Query("SELECT attempt FROM outbox"), "2");
   EXPECT_EQ(database_->Query("SELECT status FROM fiscal_records"), "pending") << "the record itself stays unresolved";
   EXPECT_EQ(database_->Query("SELECT count(*) FROM webhook_deliveries WHERE event = 'fiscalization.dead_letter'"), "1");
+
+  // The dead entry holds back the rest of its chain, so the authority never receives it out of order.
   SetEmulatorFault("{\"mode\":\"none\"}");
+  ASSERT_EQ(Sale().status, 201);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records WHERE status = 'pending'"), "2");
+
+  // The operator requeues it; both records reach the authority in chain order, without warnings.
+  ASSERT_EQ(database_->Execute("UPDATE outbox SET status = 'failed', attempt = 0 WHERE status = 'dead'"), "");
+  EXPECT_EQ(WaitAllResolved(*database_, 60), 0);
+  EXPECT_EQ(database_->Query("SELECT string_agg(status, ',' ORDER BY sequence) FROM fiscal_records"),
+            "registered,registered");
+}
+
+}  // namespace
+}  // namespace fiscal::testing
+
+namespace fiscal::testing {
+namespace {
+
+TEST_F(QueueFeatureTest, CommittedSaleIsNotIssuedTwice) {
+  StartHost();
+  // Reproduces a host that died after committing a sale but before storing the idempotent
+  // response: the key's row is in flight and names the committed transaction.
+  HttpResult first = Sale();
+  ASSERT_EQ(first.status, 201);
+  std::string id = Text(ParseJson(first.body), "id");
+  std::string account = database_->Query("SELECT account_id::text FROM transactions LIMIT 1");
+  std::string fingerprint = api::Sha256Hex("POST\n/v1/transactions\n" + SaleBody(location_));
+  ASSERT_EQ(database_->Execute("INSERT INTO idempotency_keys (scope, method, path, idempotency_key, fingerprint, "
+                               "owner_token, expires_at, resource_id) VALUES ('" + account + "', 'POST', "
+                               "'/v1/transactions', 'crash-key', '" + fingerprint + "', 'dead-host', "
+                               "now() + interval '1 day', '" + id + "')"),
+            "");
+
+  HttpResult retry = Sale({"Idempotency-Key: crash-key"});
+  EXPECT_EQ(retry.status, 201) << retry.body;
+  EXPECT_EQ(Text(ParseJson(retry.body), "id"), id);
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM transactions"), "1");
+  EXPECT_EQ(database_->Query("SELECT state FROM idempotency_keys WHERE idempotency_key = 'crash-key'"), "completed");
+}
+
+TEST_F(QueueFeatureTest, SaleRecordsItsIdempotencyKey) {
+  StartHost();
+  HttpResult sale = Sale({"Idempotency-Key: recorded-key"});
+  ASSERT_EQ(sale.status, 201);
+  EXPECT_EQ(database_->Query("SELECT resource_id FROM idempotency_keys WHERE idempotency_key = 'recorded-key'"),
+            Text(ParseJson(sale.body), "id"));
+  // A client cannot forge the internal headers.
+  HttpResult forged = Sale({"X-Fiscal-Internal-Committed-Resource: " + Text(ParseJson(sale.body), "id")});
+  EXPECT_EQ(forged.status, 201);
+  EXPECT_NE(Text(ParseJson(forged.body), "id"), Text(ParseJson(sale.body), "id"));
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ class ResilienceTest : public ::testing::Test {
                             "coalesce(authority_message, ''), '; ') FROM fiscal_records WHERE status <> 'registered'");
     ExpectChainsIntact(*database_);
 
-    const json::Node* records = EmulatorRecords().Find("records");
+    json::Node emulator_state = EmulatorRecords();
+    const json::Node* records = emulator_state.Find("records");
     ASSERT_NE(records, nullptr);
     EXPECT_EQ(std::to_string(records->items().size()), database_->Query("SELECT count(*) FROM fiscal_records"))
         << "the authority must hold each record exactly once";
@@ -205,7 +206,8 @@ TEST_F(ResilienceTest, TwoHostsShareOneDatabase) {
   ExpectNothingLost(acknowledged);
 
   // Neither host sent a record the other had already sent.
-  const json::Node* records = EmulatorRecords().Find("records");
+  json::Node emulator_state = EmulatorRecords();
+  const json::Node* records = emulator_state.Find("records");
   ASSERT_NE(records, nullptr);
   for (const json::Node& record : records->items()) EXPECT_EQ(Text(record, "times_received"), "1");
 }

@@ -218,7 +218,8 @@ Result<IdempotencyClaim> IdempotencyStore::Claim(const IdempotencyScope& id, con
       soci::row row;
       session << "SELECT fingerprint, state, owner_token, CASE WHEN expires_at <= now() THEN 1 ELSE 0 END, "
                  "CASE WHEN locked_at < now() - make_interval(secs => :st) THEN 1 ELSE 0 END, "
-                 "response_status, response_content_type, response_headers, encode(response_body, 'hex') "
+                 "response_status, response_content_type, response_headers, encode(response_body, 'hex'), "
+                 "coalesce(resource_id, '') "
                  "FROM idempotency_keys WHERE scope = :s AND method = :m AND path = :p AND idempotency_key = :k",
           soci::use(stale_after), soci::use(id.scope), soci::use(id.method), soci::use(id.path), soci::use(id.key),
           soci::into(row);
@@ -229,7 +230,9 @@ Result<IdempotencyClaim> IdempotencyStore::Claim(const IdempotencyScope& id, con
       existing.state = row.get<std::string>(1);
       existing.owner_token = row.get<std::string>(2);
       existing.expired = row.get<int>(3) == 1;
-      existing.stale = row.get<int>(4) == 1;
+      // A row whose request already committed its resource can be answered at once: the takeover
+      // replays that resource instead of running the handler's work again.
+      existing.stale = row.get<int>(4) == 1 || !row.get<std::string>(9).empty();
 
       // An expired row no longer exists as far as clients are concerned, whatever it contains.
       if (existing.expired) {
@@ -283,8 +286,10 @@ Result<IdempotencyClaim> IdempotencyStore::Claim(const IdempotencyScope& id, con
           soci::use(*token), soci::use(id.scope), soci::use(id.method), soci::use(id.path), soci::use(id.key),
           soci::use(existing.owner_token), soci::into(claimed_row);
       if (!session.got_data()) continue;
+      claim.committed_resource = row.get<std::string>(9);
       log::Warning("idempotency key taken over from a stale in-flight request",
-                   {{"scope", id.scope}, {"path", id.path}});
+                   {{"scope", id.scope}, {"path", id.path}, {"idempotency_key", id.key},
+                    {"committed_resource", claim.committed_resource}});
       claim.kind = IdempotencyClaim::Kind::kAcquired;
       claim.owner_token = *token;
       return Status::Ok();
@@ -401,6 +406,9 @@ class IdempotencyMiddleware {
 
       switch (claim->kind) {
         case IdempotencyClaim::Kind::kAcquired:
+          if (!claim->committed_resource.empty()) {
+            request.headers[kCommittedResourceHeader] = claim->committed_resource;
+          }
           return RunHandler(request, next, id, claim->owner_token);
         case IdempotencyClaim::Kind::kReplay:
           log::Info("idempotent response replayed", {{"request_id", request.request_id}, {"scope", id.scope},
@@ -425,6 +433,11 @@ class IdempotencyMiddleware {
 
   http::Response RunHandler(http::Request& request, const http::Handler& next, const IdempotencyScope& id,
                             const std::string& owner_token) {
+    request.headers[kIdempotencyScopeHeader] = id.scope;
+    request.headers[kIdempotencyMethodHeader] = id.method;
+    request.headers[kIdempotencyPathHeader] = id.path;
+    request.headers[kIdempotencyKeyHeader] = id.key;
+
     http::Response response;
     try {
       response = next(request);
@@ -439,10 +452,11 @@ class IdempotencyMiddleware {
       return response;
     }
 
-    // NOTE: the handler has committed by now. If this host dies before the UPDATE below, the row
-    // stays in flight: retries within stale_after wait and get 409 idempotency_in_flight, and the
-    // first retry after it runs the handler again, issuing a second sale. Closing that window
-    // needs the response written in the handler's own database transaction.
+    // The handler has committed by now. If this host dies before the UPDATE below, the row stays
+    // in flight: retries within stale_after wait and get 409 idempotency_in_flight, and the first
+    // retry after it takes the row over. Handlers that create fiscal records (transactions and
+    // cancellations) write resource_id in their own transaction, so that retry answers with the
+    // committed resource instead of creating a second one.
     Result<bool> written = store_.Complete(id, owner_token, ToStored(response));
     if (!written.ok()) {
       log::Error("storing the idempotent response failed", {{"request_id", request.request_id},

@@ -73,7 +73,19 @@ struct IdempotencyClaim {
   Kind kind = Kind::kInFlight;
   std::string owner_token;
   StoredResponse response;
+  // For a takeover of a stale row: the resource the dead request committed, or empty.
+  std::string committed_resource;
 };
+
+// Internal request headers through which the middleware tells a handler which key it runs under
+// (so that the handler can record its resource in its own transaction) and which resource a dead
+// request already committed. Server::Handle strips them from client requests.
+inline constexpr const char* kInternalHeaderPrefix = "x-fiscal-internal-";
+inline constexpr const char* kIdempotencyScopeHeader = "x-fiscal-internal-idempotency-scope";
+inline constexpr const char* kIdempotencyMethodHeader = "x-fiscal-internal-idempotency-method";
+inline constexpr const char* kIdempotencyPathHeader = "x-fiscal-internal-idempotency-path";
+inline constexpr const char* kIdempotencyKeyHeader = "x-fiscal-internal-idempotency-key";
+inline constexpr const char* kCommittedResourceHeader = "x-fiscal-internal-committed-resource";
 
 // The idempotency_keys table (sql/0003_idempotency.sql). Times come from the database clock, so
 // several hosts agree on expiry and staleness.

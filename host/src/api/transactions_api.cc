@@ -112,9 +112,21 @@ http::Response Created(App& app, const store::Principal& principal, const std::s
   return http::Response::Json(code, TransactionJson(*stored));
 }
 
+// Copies the idempotency key the request runs under into the store request.
+void MarkIdempotency(const http::Request& request, store::IssueRequest& issue) {
+  issue.idempotency_scope = request.Header(kIdempotencyScopeHeader);
+  issue.idempotency_method = request.Header(kIdempotencyMethodHeader);
+  issue.idempotency_path = request.Header(kIdempotencyPathHeader);
+  issue.idempotency_key = request.Header(kIdempotencyKeyHeader);
+}
+
 http::Response CreateTransaction(App& app, http::Request& request) {
   auto principal = Authenticate(app, request);
   if (!principal.ok()) return http::ErrorResponse(principal.status());
+
+  // A retry of a request whose host died after committing: answer with what it created.
+  std::string committed = request.Header(kCommittedResourceHeader);
+  if (!committed.empty()) return Created(app, *principal, committed, 201);
 
   Result<json::Node> body = json::Parse(request.body);
   if (!body.ok()) return http::ErrorResponse(body.status());
@@ -152,6 +164,7 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   issue.total_amount = input->total_amount.Rounded(2).ToString();
   issue.body_json = body->ToJson();
   issue.original_transaction_id = input->original_transaction_id;
+  MarkIdempotency(request, issue);
 
   const TransactionInput& parsed = *input;
   bool negate = parsed.type == "refund";
@@ -173,6 +186,7 @@ http::Response CancelTransaction(App& app, http::Request& request) {
   if (!principal.ok()) return http::ErrorResponse(principal.status());
   std::string id = request.Param("id");
   if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
+  if (request.Header(kCommittedResourceHeader) == id) return Created(app, *principal, id, 200);
 
   auto existing = app.transactions->Get(principal->account_id, id);
   if (!existing.ok()) return http::ErrorResponse(existing.status());
@@ -196,6 +210,7 @@ http::Response CancelTransaction(App& app, http::Request& request) {
   issue.issuer_key = location->issuer_key;
   issue.operation = "cancel";
   issue.max_attempts = app.config->submission.max_attempts;
+  MarkIdempotency(request, issue);
   issue.original_transaction_id = id;
 
   std::string transaction_json = "{\"id\":" + Quote(id) + ",\"type\":" + Quote(existing->type) +

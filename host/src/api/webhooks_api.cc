@@ -15,6 +15,24 @@
 namespace fiscal::api {
 namespace {
 
+// Refuses a loopback receiver when the configuration does not let the sender reach one, so that a
+// webhook is never accepted only to fail on every delivery.
+Status CheckLoopbackAllowed(const App& app, const std::string& url) {
+  if (app.config == nullptr || app.config->webhooks.allow_loopback) return Status::Ok();
+  size_t start = url.find("://");
+  if (start == std::string::npos) return Status::Ok();
+  start += 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::string host = authority[0] == '[' ? authority.substr(0, authority.find(']') + 1)
+                                         : authority.substr(0, authority.find(':'));
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool loopback = host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  if (!loopback) return Status::Ok();
+  return Status::InvalidArgument("url", "url points to a loopback address, which this server does not deliver to "
+                                        "(webhooks.allow_loopback is false in its configuration)");
+}
+
 using json::Quote;
 
 constexpr size_t kMaxUrlBytes = 2048;
@@ -63,11 +81,12 @@ Result<json::Node> ParseObject(const http::Request& request) {
   return body;
 }
 
-Result<std::string> ReadUrl(const json::Node& body, bool required) {
+Result<std::string> ReadUrl(const App& app, const json::Node& body, bool required) {
   auto url = ReadString(body, "url", "", kMaxUrlBytes, required);
   if (!url.ok()) return url.status();
   if (!url->has_value()) return std::string();
   FISCAL_RETURN_IF_ERROR(webhooks::ValidateWebhookUrl(**url, "url"));
+  FISCAL_RETURN_IF_ERROR(CheckLoopbackAllowed(app, **url));
   return **url;
 }
 
@@ -128,7 +147,7 @@ http::Response CreateWebhook(App& app, http::Request& request) {
 
   auto body = ParseObject(request);
   if (!body.ok()) return http::ErrorResponse(body.status());
-  auto url = ReadUrl(*body, true);
+  auto url = ReadUrl(app, *body, true);
   if (!url.ok()) return http::ErrorResponse(url.status());
   auto events = ReadEvents(*body);
   if (!events.ok()) return http::ErrorResponse(events.status());
@@ -192,7 +211,7 @@ http::Response UpdateWebhook(App& app, http::Request& request) {
   webhooks::WebhookUpdate update;
   if (const json::Node* node = body->Find("url"); node != nullptr) {
     if (node->IsNull()) return http::ErrorResponse(Status::InvalidArgument("url", "url must not be null; omit it to keep the current URL"));
-    auto url = ReadUrl(*body, true);
+    auto url = ReadUrl(app, *body, true);
     if (!url.ok()) return http::ErrorResponse(url.status());
     update.url = *url;
   }

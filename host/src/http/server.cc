@@ -166,6 +166,12 @@ Server::Server(ServerOptions options, std::shared_ptr<const Router> router)
 Server::~Server() { Stop(); }
 
 Response Server::Handle(Request& request) const {
+  // Headers under this prefix carry decisions between middleware and handlers; a client must not
+  // be able to set them.
+  for (auto it = request.headers.begin(); it != request.headers.end();) {
+    it = it->first.rfind("x-fiscal-internal-", 0) == 0 ? request.headers.erase(it) : std::next(it);
+  }
+
   std::string client_id = request.Header("x-request-id");
   request.request_id = IsSafeRequestId(client_id) ? client_id : NewRequestId();
 

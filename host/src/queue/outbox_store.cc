@@ -54,7 +54,9 @@ Result<std::optional<ClaimedBatch>> OutboxStore::ClaimNext(const std::string& ow
                "  SELECT s.chain_id FROM submission_streams s"
                "  WHERE (s.lease_owner IS NULL OR s.lease_expires_at < now()) AND s.next_send_at <= now()"
                "    AND EXISTS (SELECT 1 FROM outbox o WHERE o.chain_id = s.chain_id"
-               "                AND o.status IN ('pending', 'processing', 'failed'))"
+               "                AND o.status IN ('pending', 'processing', 'failed')"
+               "                AND NOT EXISTS (SELECT 1 FROM outbox d WHERE d.chain_id = o.chain_id"
+               "                                AND d.status = 'dead' AND d.sequence < o.sequence))"
                "  ORDER BY s.next_send_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
                "UPDATE submission_streams s SET lease_owner = :o, "
                "  lease_expires_at = now() + make_interval(secs => :l), updated_at = now() "
@@ -71,12 +73,16 @@ Result<std::optional<ClaimedBatch>> OutboxStore::ClaimNext(const std::string& ow
         soci::into(batch.plugin_name), soci::into(batch.environment);
 
     // Entries still "processing" belong to a sender whose lease expired: they are resent as they are.
+    // A dead entry holds back the later entries of its chain, so that the authority always receives
+    // a chain in order; an operator requeues the dead entry to release them.
     soci::rowset<soci::row> rows =
         (session.prepare << "SELECT o.id, r.id::text, r.record_type, r.document, r.hash, r.record_data::text, "
                             "o.attempt + 1, o.max_attempts, r.transaction_id::text, "
                             "CASE WHEN r.generated_at < now() - make_interval(secs => :late) THEN 1 ELSE 0 END "
                             "FROM outbox o JOIN fiscal_records r ON r.id = o.record_id "
                             "WHERE o.chain_id = :c AND o.status IN ('pending', 'processing', 'failed') "
+                            "AND NOT EXISTS (SELECT 1 FROM outbox d WHERE d.chain_id = o.chain_id "
+                            "AND d.status = 'dead' AND d.sequence < o.sequence) "
                             "ORDER BY o.sequence LIMIT :n",
          soci::use(late_after_seconds), soci::use(chain_id), soci::use(batch_size));
     for (const soci::row& row : rows) {

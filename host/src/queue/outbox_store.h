@@ -3,7 +3,8 @@
 // A sender claims a whole chain with a lease in submission_streams, never single entries, so the
 // records of a chain always leave in sequence order and only one sender (in any host instance)
 // works on a chain at a time. A lease that is not renewed expires, and another sender takes the
-// chain over, resending whatever the crashed sender had in flight.
+// chain over, resending whatever the crashed sender had in flight. A dead entry (attempts used up)
+// holds back every later entry of its chain until an operator requeues it.
 #pragma once
 
 #include <optional>

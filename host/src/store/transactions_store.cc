@@ -281,6 +281,14 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
                "updated_at = now() WHERE id = :c",
         soci::use(position.sequence), soci::use(record->chain_state), soci::use(record_id), soci::use(head.id);
 
+    if (!request.idempotency_key.empty()) {
+      session << "UPDATE idempotency_keys SET resource_id = :r WHERE scope = :s AND method = :m AND path = :p "
+                 "AND idempotency_key = :k",
+          soci::use(position.transaction_id), soci::use(request.idempotency_scope),
+          soci::use(request.idempotency_method), soci::use(request.idempotency_path),
+          soci::use(request.idempotency_key);
+    }
+
     transaction.commit();
     transaction_id = position.transaction_id;
     return Status::Ok();

@@ -48,6 +48,9 @@ struct IssueRequest {
   std::string body_json;  // the validated request, stored with the transaction
   // refund and cancel:
   std::string original_transaction_id;
+  // The idempotency key the request runs under (all empty without one); the transaction id is
+  // recorded on it in the same database transaction.
+  std::string idempotency_scope, idempotency_method, idempotency_path, idempotency_key;
 };
 
 struct RecordRow {
