@@ -218,7 +218,7 @@ void HostProcess::RewriteConfig(const HostOptions& options) {
          << "\"plugin_dir\":\"" << (options.plugin_dir.empty() ? std::string(FISCAL_PLUGIN_DIR) : options.plugin_dir) << "\","
          << "\"plugin_cache_dir\":\"" << work << "/plugin-cache\","
          << "\"submission\":{\"workers\":" << options.submission_workers << ",\"poll_interval_ms\":100,\"lease_seconds\":10,"
-         << "\"max_attempts\":" << options.max_attempts << "},"
+         << "\"max_attempts\":" << options.max_attempts << ",\"late_after_seconds\":" << options.late_after_seconds << "},"
          << "\"admin_token\":\"" << kAdminToken << "\","
          << "\"rate_limits\":{\"tiers\":{\"sandbox\":" << options.sandbox_tier_json << "}},"
          << "\"circuit_breaker\":{\"failure_threshold\":3,\"open_seconds\":2},"

@@ -54,6 +54,7 @@ struct HostOptions {
   bool with_spain = true;
   int submission_workers = 2;
   int max_attempts = 50;
+  int late_after_seconds = 240;
   // Spain plugin entry: "path" (the built file) when `spain_version` is empty, else this version
   // from `plugin_dir`, with `spain_location_versions` (a JSON object) as per-location pins.
   std::string spain_version;

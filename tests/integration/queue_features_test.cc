@@ -257,3 +257,66 @@ TEST_F(QueueFeatureTest, SaleRecordsItsIdempotencyKey) {
 
 }  // namespace
 }  // namespace fiscal::testing
+
+namespace fiscal::testing {
+namespace {
+
+TEST_F(QueueFeatureTest, LateRecordCarriesIncidencia) {
+  HostOptions options;
+  options.late_after_seconds = 1;
+  StartHost(options);
+
+  // A record held back past the late threshold (here by the operator's breaker) is sent with
+  // Incidencia=S; its content and hash stay as generated.
+  ASSERT_EQ(RedisCli("SET circuit_breaker:spain:aeat open"), "OK");
+  ASSERT_EQ(Sale().status, 201);
+  std::string hash = database_->Query("SELECT hash FROM fiscal_records");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_EQ(RedisCli("DEL circuit_breaker:spain:aeat"), "1");
+  ASSERT_EQ(WaitAllResolved(*database_, 30), 0);
+
+  json::Node state = EmulatorRecords();
+  const json::Node* records = state.Find("records");
+  ASSERT_NE(records, nullptr);
+  ASSERT_EQ(records->items().size(), 1u);
+  EXPECT_TRUE(records->items()[0].Find("incidencia") != nullptr && records->items()[0].Find("incidencia")->boolean());
+  EXPECT_EQ(Text(records->items()[0], "huella"), hash);
+}
+
+TEST_F(QueueFeatureTest, OnTimeRecordHasNoIncidencia) {
+  StartHost();
+  ASSERT_EQ(Sale().status, 201);
+  ASSERT_EQ(WaitAllResolved(*database_, 30), 0);
+  json::Node state = EmulatorRecords();
+  const json::Node* records = state.Find("records");
+  ASSERT_NE(records, nullptr);
+  ASSERT_EQ(records->items().size(), 1u);
+  ASSERT_NE(records->items()[0].Find("incidencia"), nullptr);
+  EXPECT_FALSE(records->items()[0].Find("incidencia")->boolean());
+}
+
+TEST_F(QueueFeatureTest, HonoursTiempoEsperaEnvio) {
+  StartHost();
+  SetEmulatorFault("{\"wait_seconds\":3}");
+
+  // The first sale goes at once; the authority then asks for 3 s between messages of the issuer,
+  // and the sales posted meanwhile leave together in the next message.
+  ASSERT_EQ(Sale().status, 201);
+  for (int i = 0; i < 100 && database_->Query("SELECT count(*) FROM fiscal_records WHERE status = 'pending'") != "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Sale().status, 201);
+  ASSERT_EQ(WaitAllResolved(*database_, 30), 0);
+
+  json::Node state = EmulatorRecords();
+  const json::Node* log = state.Find("requests_log");
+  ASSERT_NE(log, nullptr);
+  ASSERT_EQ(log->items().size(), 2u) << state.ToJson();
+  EXPECT_EQ(Text(log->items()[0], "records"), "1");
+  EXPECT_EQ(Text(log->items()[1], "records"), "5");
+  long long gap = std::stoll(Text(log->items()[1], "received_at_ms")) - std::stoll(Text(log->items()[0], "received_at_ms"));
+  EXPECT_GE(gap, 2900) << "the second message came " << gap << " ms after the first";
+}
+
+}  // namespace
+}  // namespace fiscal::testing
