@@ -4,6 +4,7 @@
 //   fiscal-host --config FILE migrate       apply the database migrations and exit
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "net/https_client.h"
+#include "plugins/plugin_probe.h"
 #include "redis/circuit_breaker.h"
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
@@ -63,6 +65,9 @@ std::unique_ptr<fiscal::store::Database> OpenDatabase(const fiscal::config::Host
 }
 
 int Run(int argc, char** argv) {
+  // The load probe: a child process that loads one plugin and exits (see plugins/plugin_probe.h).
+  if (argc == 3 && std::strcmp(argv[1], "--probe-plugin") == 0) return fiscal::plugins::RunPluginProbe(argv[2]);
+
   std::string config_path;
   bool migrate = false;
   bool migrate_only = false;
@@ -93,6 +98,9 @@ int Run(int argc, char** argv) {
 
   auto https = std::make_shared<fiscal::net::HttpsClient>();
   fiscal::plugins::PluginRegistry registry(https);
+  std::error_code self_error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", self_error);
+  if (!self_error) registry.SetProbeExecutable(self.string());
   registry.LoadAll(config.plugins);
 
   // Redis holds the state host instances share: rate-limit buckets and circuit breakers. Both fall

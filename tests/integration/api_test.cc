@@ -290,3 +290,27 @@ TEST(HostStartupTest, BadPluginDoesNotStopHost) {
 
 }  // namespace
 }  // namespace fiscal::testing
+
+namespace fiscal::testing {
+namespace {
+
+TEST(HostStartupTest, CrashingPluginIsContained) {
+  std::string missing = MissingEnvironment();
+  if (!missing.empty()) GTEST_SKIP() << missing;
+  TestDatabase database;
+  HostOptions options;
+  options.extra_plugins_json = {"{\"name\":\"corpus-self-test-crashes\",\"country\":\"XX\",\"system\":\"crash\",\"path\":\"" +
+                                std::string(FISCAL_PLUGIN_DIR) + "/corpus/self_test_crashes.so\"}"};
+  HostProcess host(database, options);
+
+  // The host survived the plugin's segmentation fault and says what happened.
+  HttpResult health = HttpCall("GET", host.base_url() + "/health");
+  ASSERT_EQ(health.status, 200) << health.body;
+  EXPECT_NE(health.body.find("crashed during loading or its self-test (signal 11"), std::string::npos) << health.body;
+  EXPECT_NE(health.body.find("\"name\":\"spain-verifactu\",\"country\":\"ES\",\"system\":\"verifactu\",\"loaded\":true"),
+            std::string::npos)
+      << health.body;
+}
+
+}  // namespace
+}  // namespace fiscal::testing

@@ -135,6 +135,10 @@ static fiscal_status SelfTest(fiscal_instance* instance, fiscal_call* call) {
   (void)instance;
 #if defined(CORPUS_SELF_TEST_FAILS)
   return Fail(call, FISCAL_ERR_INTERNAL, NULL, "corpus plugin: known-answer test 3 does not match");
+#elif defined(CORPUS_SELF_TEST_CRASHES)
+  (void)call;
+  volatile int* null_pointer = NULL;
+  return *null_pointer;  // a segmentation fault, as a buggy plugin would have
 #else
   return Result(call, "{\"checks\":1}");
 #endif

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "plugins/manifest.h"
 #include "plugins/plugin_loader.h"
+#include "plugins/plugin_probe.h"
 
 namespace fiscal::plugins {
 namespace {
@@ -170,6 +171,16 @@ Status PluginRegistry::LoadEntry(const PluginConfig& config, Entry& entry) {
     if (!manifest_staged.ok()) {
       keep_previous(Status::Internal(Label(config, *source) + ": " + manifest_staged.message()));
       continue;
+    }
+    // A plugin that crashes while loading or self-testing must not take the host with it.
+    if (!probe_executable_.empty()) {
+      PluginConfig probe_config = config;
+      probe_config.path = *staged;
+      Status probed = ProbePlugin(probe_executable_, probe_config);
+      if (!probed.ok()) {
+        keep_previous(probed);
+        continue;
+      }
     }
     Result<std::shared_ptr<const LoadedPlugin>> loaded = LoadStaged(config, *staged, http_sender_);
     if (!loaded.ok()) {

@@ -158,6 +158,10 @@ class PluginRegistry {
 
   std::vector<PluginState> States() const;
 
+  // Loads and self-tests every plugin in a child process started from `executable` before loading
+  // it here (see plugins/plugin_probe.h). Empty: no probe. Call before the first load.
+  void SetProbeExecutable(std::string executable) { probe_executable_ = std::move(executable); }
+
  private:
   struct Entry {
     PluginConfig config;
@@ -171,6 +175,7 @@ class PluginRegistry {
   Status LoadEntry(const PluginConfig& config, Entry& entry);
 
   std::shared_ptr<net::HttpSender> http_sender_;
+  std::string probe_executable_;
   std::mutex load_mutex_;     // serializes loads and reloads
   mutable std::mutex mutex_;  // guards entries_
   std::map<std::string, Entry, std::less<>> entries_;  // by plugin name, in configuration order of names
