@@ -113,6 +113,8 @@ write_host_config() {
   "database": {"connection": "host=127.0.0.1 port=$PG_PORT dbname=fiscal user=fiscal", "pool_size": 8},
   "redis": {"host": "127.0.0.1", "port": $REDIS_PORT},
   "sql_dir": "$ROOT_DIR/sql",
+  "plugin_dir": "$BUILD_DIR/plugins",
+  "plugin_cache_dir": "$VAR_DIR/plugin-cache",
   "submission": {"workers": 2, "poll_interval_ms": 200},
   "plugins": [
     {
