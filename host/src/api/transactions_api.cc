@@ -120,6 +120,25 @@ void MarkIdempotency(const http::Request& request, store::IssueRequest& issue) {
   issue.idempotency_key = request.Header(kIdempotencyKeyHeader);
 }
 
+// The store request fields every operation shares: who issues, where, with which plugin
+// generation and chain, and under which idempotency key.
+store::IssueRequest BaseIssueRequest(const App& app, const http::Request& request, const std::string& account_id,
+                                     const std::string& environment, const store::LocationRow& location,
+                                     const plugins::LoadedPlugin& plugin, const std::string& operation) {
+  store::IssueRequest issue;
+  issue.account_id = account_id;
+  issue.location_id = location.id;
+  issue.environment = environment;
+  issue.plugin_name = plugin.descriptor().name;
+  issue.plugin_version = plugin.descriptor().version;
+  issue.chain_key = location.chain_key;
+  issue.issuer_key = location.issuer_key;
+  issue.operation = operation;
+  issue.max_attempts = app.config->submission.max_attempts;
+  MarkIdempotency(request, issue);
+  return issue;
+}
+
 http::Response CreateTransaction(App& app, http::Request& request) {
   auto principal = Authenticate(app, request);
   if (!principal.ok()) return http::ErrorResponse(principal.status());
@@ -144,16 +163,8 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   Result<json::Node> config = json::Parse(location->country_config, "location config");
   const json::Node* series = config.ok() ? config->Find("invoice_series") : nullptr;
 
-  store::IssueRequest issue;
-  issue.account_id = principal->account_id;
-  issue.location_id = location->id;
-  issue.environment = principal->environment;
-  issue.plugin_name = plugin->descriptor().name;
-  issue.plugin_version = plugin->descriptor().version;
-  issue.chain_key = location->chain_key;
-  issue.issuer_key = location->issuer_key;
-  issue.operation = input->type;
-  issue.max_attempts = app.config->submission.max_attempts;
+  store::IssueRequest issue =
+      BaseIssueRequest(app, request, principal->account_id, principal->environment, *location, *plugin, input->type);
   issue.invoice_series = series != nullptr && series->IsString() ? series->text() : "";
   issue.client_invoice_number = input->invoice_number;
   issue.client_timestamp = input->timestamp;
@@ -164,7 +175,6 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   issue.total_amount = input->total_amount.Rounded(2).ToString();
   issue.body_json = body->ToJson();
   issue.original_transaction_id = input->original_transaction_id;
-  MarkIdempotency(request, issue);
 
   const TransactionInput& parsed = *input;
   bool negate = parsed.type == "refund";
@@ -200,17 +210,8 @@ http::Response CancelTransaction(App& app, http::Request& request) {
     return http::ErrorResponse(Status::Unavailable("the plugin " + location->plugin_name + " is not loaded; see GET /health"));
   }
 
-  store::IssueRequest issue;
-  issue.account_id = principal->account_id;
-  issue.location_id = location->id;
-  issue.environment = existing->environment;
-  issue.plugin_name = plugin->descriptor().name;
-  issue.plugin_version = plugin->descriptor().version;
-  issue.chain_key = location->chain_key;
-  issue.issuer_key = location->issuer_key;
-  issue.operation = "cancel";
-  issue.max_attempts = app.config->submission.max_attempts;
-  MarkIdempotency(request, issue);
+  store::IssueRequest issue =
+      BaseIssueRequest(app, request, principal->account_id, existing->environment, *location, *plugin, "cancel");
   issue.original_transaction_id = id;
 
   std::string transaction_json = "{\"id\":" + Quote(id) + ",\"type\":" + Quote(existing->type) +
