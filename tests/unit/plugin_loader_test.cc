@@ -275,6 +275,9 @@ struct RejectionCase {
   std::vector<std::string> expected;  // substrings of the error message
 };
 
+// Prints a case by its library name, so that test listings stay short.
+void PrintTo(const RejectionCase& rejection, std::ostream* out) { *out << rejection.file; }
+
 class CorpusRejectionTest : public PluginLoaderTest, public testing::WithParamInterface<RejectionCase> {};
 
 TEST_P(CorpusRejectionTest, RejectedWithReason) {
