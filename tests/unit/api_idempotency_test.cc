@@ -2,6 +2,8 @@
 // fake handlers behind http::Router, so no socket or plugin is involved. Without FISCAL_TEST_PG the
 // tests skip.
 #include <gtest/gtest.h>
+
+#include "scratch_database.h"
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
@@ -23,10 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string TestPg() {
-  const char* value = std::getenv("FISCAL_TEST_PG");
-  return value == nullptr ? "" : value;
-}
 
 std::string HeaderValue(const http::Response& response, const std::string& name) {
   for (const auto& header : response.headers) {
@@ -52,25 +50,14 @@ std::string ErrorField(const http::Response& response) {
 class IdempotencyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (TestPg().empty()) return;
-    database_name_ = "idempotency_test_" + std::to_string(std::mt19937_64(std::random_device{}())() % 1000000000ULL);
-    soci::session admin(soci::postgresql, TestPg() + " dbname=postgres");
-    admin << "CREATE DATABASE " + database_name_;
-
-    auto database = store::Database::Open(TestPg() + " dbname=" + database_name_, 8);
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database.value()).release();
-    Status migrated = database_->Migrate(FISCAL_SOURCE_DIR "/sql");
-    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+    scratch_ = testing::ScratchDatabase::Create("idempotency_test", 8).release();
+    database_ = scratch_ == nullptr ? nullptr : &scratch_->database();
   }
 
   static void TearDownTestSuite() {
-    if (database_name_.empty()) return;
-    delete database_;
+    delete scratch_;
+    scratch_ = nullptr;
     database_ = nullptr;
-    soci::session admin(soci::postgresql, TestPg() + " dbname=postgres");
-    admin << "DROP DATABASE IF EXISTS " + database_name_ + " WITH (FORCE)";
-    database_name_.clear();
   }
 
   void SetUp() override {
@@ -158,7 +145,7 @@ class IdempotencyTest : public ::testing::Test {
     return name + "-" + std::to_string(std::mt19937_64(std::random_device{}())());
   }
 
-  static inline std::string database_name_;
+  static inline testing::ScratchDatabase* scratch_ = nullptr;
   static inline store::Database* database_ = nullptr;
 
   config::HostConfig config_;

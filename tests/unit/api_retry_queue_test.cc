@@ -1,6 +1,8 @@
 // Tests of GET /v1/retry-queue and /v1/retry-queue/stats against a real PostgreSQL database
 // (FISCAL_TEST_PG), with outbox rows inserted directly. Without FISCAL_TEST_PG the tests skip.
 #include <gtest/gtest.h>
+
+#include "scratch_database.h"
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
@@ -19,10 +21,6 @@ namespace {
 
 constexpr const char* kNextSendAt = "2030-01-02T03:04:05.000Z";
 
-std::string TestPg() {
-  const char* value = std::getenv("FISCAL_TEST_PG");
-  return value == nullptr ? "" : value;
-}
 
 json::Node ParseBody(const http::Response& response) {
   Result<json::Node> body = json::Parse(response.body);
@@ -55,25 +53,14 @@ struct TestEntry {
 class RetryQueueTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (TestPg().empty()) return;
-    database_name_ = "retry_queue_test_" + std::to_string(std::mt19937_64(std::random_device{}())() % 1000000000ULL);
-    soci::session admin(soci::postgresql, TestPg() + " dbname=postgres");
-    admin << "CREATE DATABASE " + database_name_;
-
-    auto database = store::Database::Open(TestPg() + " dbname=" + database_name_, 4);
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database.value()).release();
-    Status migrated = database_->Migrate(FISCAL_SOURCE_DIR "/sql");
-    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+    scratch_ = testing::ScratchDatabase::Create("retry_queue_test", 4).release();
+    database_ = scratch_ == nullptr ? nullptr : &scratch_->database();
   }
 
   static void TearDownTestSuite() {
-    if (database_name_.empty()) return;
-    delete database_;
+    delete scratch_;
+    scratch_ = nullptr;
     database_ = nullptr;
-    soci::session admin(soci::postgresql, TestPg() + " dbname=postgres");
-    admin << "DROP DATABASE IF EXISTS " + database_name_ + " WITH (FORCE)";
-    database_name_.clear();
   }
 
   void SetUp() override {
@@ -183,7 +170,7 @@ class RetryQueueTest : public ::testing::Test {
     return ids;
   }
 
-  static inline std::string database_name_;
+  static inline testing::ScratchDatabase* scratch_ = nullptr;
   static inline store::Database* database_ = nullptr;
 
   config::HostConfig config_;

@@ -2,6 +2,8 @@
 // database. Needs FISCAL_TEST_PG (set by scripts/test.sh); without it the tests skip.
 #include <gtest/gtest.h>
 
+#include "scratch_database.h"
+
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -33,25 +35,14 @@ std::string RandomSuffix() {
 class WebhooksApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (TestServer().empty()) return;
-    name_ = "webhooks_api_" + RandomSuffix();
-    soci::session admin(soci::postgresql, TestServer() + " dbname=postgres");
-    admin << "CREATE DATABASE " + name_;
-
-    auto database = store::Database::Open(TestServer() + " dbname=" + name_, 4);
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database.value()).release();
-    Status migrated = database_->Migrate(std::string(FISCAL_SOURCE_DIR) + "/sql");
-    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+    scratch_ = testing::ScratchDatabase::Create("webhooks_api", 4).release();
+    database_ = scratch_ == nullptr ? nullptr : &scratch_->database();
   }
 
   static void TearDownTestSuite() {
-    if (name_.empty()) return;
-    delete database_;
+    delete scratch_;
+    scratch_ = nullptr;
     database_ = nullptr;
-    soci::session admin(soci::postgresql, TestServer() + " dbname=postgres");
-    admin << "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)";
-    name_.clear();
   }
 
   void SetUp() override {
@@ -108,7 +99,7 @@ class WebhooksApiTest : public ::testing::Test {
     return Json(response);
   }
 
-  static inline std::string name_;
+  static inline testing::ScratchDatabase* scratch_ = nullptr;
   static inline store::Database* database_ = nullptr;
   config::HostConfig config_;
   App app_;

@@ -27,6 +27,7 @@
 #include "api/auth.h"
 #include "common/json_tree.h"
 #include "store/accounts_store.h"
+#include "scratch_database.h"
 #include "store/database.h"
 #include "webhooks/signing.h"
 #include "webhooks/webhook_sender.h"
@@ -179,26 +180,15 @@ class Receiver {
 class WebhookSenderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (TestServer().empty()) return;
-    name_ = "webhooks_sender_" + RandomSuffix();
-    soci::session admin(soci::postgresql, TestServer() + " dbname=postgres");
-    admin << "CREATE DATABASE " + name_;
-    connection_ = TestServer() + " dbname=" + name_;
-
-    auto database = store::Database::Open(connection_, 4);
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database.value()).release();
-    Status migrated = database_->Migrate(std::string(FISCAL_SOURCE_DIR) + "/sql");
-    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+    scratch_ = testing::ScratchDatabase::Create("webhooks_sender", 4).release();
+    database_ = scratch_ == nullptr ? nullptr : &scratch_->database();
+    connection_ = scratch_ == nullptr ? "" : scratch_->connection();
   }
 
   static void TearDownTestSuite() {
-    if (name_.empty()) return;
-    delete database_;
+    delete scratch_;
+    scratch_ = nullptr;
     database_ = nullptr;
-    soci::session admin(soci::postgresql, TestServer() + " dbname=postgres");
-    admin << "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)";
-    name_.clear();
   }
 
   void SetUp() override {
@@ -256,7 +246,7 @@ class WebhookSenderTest : public ::testing::Test {
     return deliveries.ok() && !deliveries->empty() ? (*deliveries)[0] : DeliveryRow();
   }
 
-  static inline std::string name_;
+  static inline testing::ScratchDatabase* scratch_ = nullptr;
   static inline std::string connection_;
   static inline store::Database* database_ = nullptr;
   std::unique_ptr<WebhookStore> store_;

@@ -14,6 +14,7 @@
 #include "api/auth.h"
 #include "common/json_tree.h"
 #include "store/accounts_store.h"
+#include "scratch_database.h"
 #include "store/database.h"
 #include "webhooks/webhook_store.h"
 
@@ -34,26 +35,15 @@ std::string RandomSuffix() {
 class WebhookStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (TestServer().empty()) return;
-    name_ = "webhooks_store_" + RandomSuffix();
-    soci::session admin(soci::postgresql, TestServer() + " dbname=postgres");
-    admin << "CREATE DATABASE " + name_;
-    connection_ = TestServer() + " dbname=" + name_;
-
-    auto database = store::Database::Open(connection_, 4);
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database.value()).release();
-    Status migrated = database_->Migrate(std::string(FISCAL_SOURCE_DIR) + "/sql");
-    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+    scratch_ = testing::ScratchDatabase::Create("webhooks_store", 4).release();
+    database_ = scratch_ == nullptr ? nullptr : &scratch_->database();
+    connection_ = scratch_ == nullptr ? "" : scratch_->connection();
   }
 
   static void TearDownTestSuite() {
-    if (name_.empty()) return;
-    delete database_;
+    delete scratch_;
+    scratch_ = nullptr;
     database_ = nullptr;
-    soci::session admin(soci::postgresql, TestServer() + " dbname=postgres");
-    admin << "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)";
-    name_.clear();
   }
 
   void SetUp() override {
@@ -102,7 +92,7 @@ class WebhookStoreTest : public ::testing::Test {
     return std::stol(Query("SELECT count(*) FROM webhook_deliveries WHERE account_id = '" + account_id + "'"));
   }
 
-  static inline std::string name_;
+  static inline testing::ScratchDatabase* scratch_ = nullptr;
   static inline std::string connection_;
   static inline store::Database* database_ = nullptr;
   std::unique_ptr<store::AccountsStore> accounts_;
