@@ -76,7 +76,7 @@ start_redis() {
     --pidfile "$VAR_DIR/redis/redis.pid" --logfile "$VAR_DIR/redis/redis.log" --save "" --appendonly no ||
     die "Redis did not start; see $VAR_DIR/redis/redis.log"
   for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
-  die "Redis does not answer on port $REDIS_PORT"
+  die "Redis does not respond on port $REDIS_PORT; see $VAR_DIR/redis/redis.log"
 }
 
 stop_redis() {
@@ -101,7 +101,7 @@ start_emulator() {
     kill -0 "$EMULATOR_PID" 2>/dev/null || die "the emulator exited; see $1"
     sleep 0.1
   done
-  die "the emulator does not answer on port $EMULATOR_CONTROL_PORT"
+  die "the emulator does not respond on port $EMULATOR_CONTROL_PORT; see $1"
 }
 
 # write_host_config FILE PORT: the host configuration for this set-up.

@@ -48,7 +48,7 @@ for _ in $(seq 150); do
   kill -0 "$HOST_PID" 2>/dev/null || die "the host exited; see $DEV_DIR/host.log"
   sleep 0.2
 done
-curl -sf "$BASE/health" >/dev/null || die "the host does not answer on $BASE; see $DEV_DIR/host.log"
+curl -sf "$BASE/health" >/dev/null || die "the host does not respond on $BASE; see $DEV_DIR/host.log"
 
 # A test account and a Spanish location, kept across runs.
 key_file="$DEV_DIR/api-key"

@@ -103,7 +103,7 @@ int Run(int argc, char** argv) {
   if (!self_error) registry.SetProbeExecutable(self.string());
   registry.LoadAll(config.plugins);
 
-  // Redis holds the state host instances share: rate-limit buckets and circuit breakers. Both fall
+  // Redis keeps the state that host instances share: rate-limit buckets and circuit breakers. Both fall
   // back to local state while Redis is unreachable.
   fiscal::redis::RedisClientOptions redis_options;
   redis_options.host = config.redis.host;

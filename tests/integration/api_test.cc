@@ -54,7 +54,7 @@ TEST_F(ApiTest, SaleIsRegisteredEndToEnd) {
   json::Node sale = ParseJson(created.body);
   std::string id = Text(sale, "id");
 
-  // The receipt data comes back at once, before the authority has answered.
+  // The receipt data comes back at once, before the authority has responded.
   EXPECT_EQ(Text(sale, "hash").size(), 64u);
   EXPECT_EQ(Text(sale, "qr_payload").rfind("https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR?nif=89890001K&numserie=", 0), 0u)
       << Text(sale, "qr_payload");
@@ -303,7 +303,7 @@ TEST(HostStartupTest, CrashingPluginIsContained) {
                                 std::string(FISCAL_PLUGIN_DIR) + "/corpus/self_test_crashes.so\"}"};
   HostProcess host(database, options);
 
-  // The host survived the plugin's segmentation fault and says what happened.
+  // The host survived the plugin's segmentation fault and reports what happened.
   HttpResult health = HttpCall("GET", host.base_url() + "/health");
   ASSERT_EQ(health.status, 200) << health.body;
   EXPECT_NE(health.body.find("crashed during loading or its self-test (signal 11"), std::string::npos) << health.body;

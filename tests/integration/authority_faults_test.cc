@@ -69,7 +69,7 @@ TEST_F(AuthorityFaultTest, RejectionIsStoredWithCode) {
 }
 
 TEST_F(AuthorityFaultTest, LostResponseResolvedAsDuplicate) {
-  // The emulator stores the record and drops the connection; the resend is answered with 3000.
+  // The emulator stores the record and drops the connection; the authority reports the resend as duplicate 3000.
   SetEmulatorFault("{\"mode\":\"lose_response\",\"count\":1}");
   std::string id = PostSale();
   json::Node resolved = WaitResolved(id, 60);
@@ -84,7 +84,7 @@ TEST_F(AuthorityFaultTest, LostResponseResolvedAsDuplicate) {
 }
 
 TEST_F(AuthorityFaultTest, TimeoutRetriedWithSameRecord) {
-  // The answer comes after the host's 3 s endpoint timeout; the outcome is unknown, so the same
+  // The response comes after the host's 3 s endpoint timeout; the outcome is unknown, so the same
   // record is sent again and the authority recognises it.
   SetEmulatorFault("{\"mode\":\"timeout\",\"count\":1,\"delay_ms\":5000}");
   std::string id = PostSale();

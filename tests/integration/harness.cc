@@ -72,7 +72,7 @@ HttpResult HttpCall(const std::string& method, const std::string& url, const std
   curl_easy_reset(curl);
 
   HttpResult result;
-  // Pistache 0.0.5 never answers "100 Continue", so curl's wait for it is turned off.
+  // Pistache 0.0.5 never sends "100 Continue", so curl's wait for it is turned off.
   curl_slist* list = curl_slist_append(nullptr, "Expect:");
   for (const std::string& header : headers) list = curl_slist_append(list, header.c_str());
   if (!body.empty()) list = curl_slist_append(list, "Content-Type: application/json");

@@ -279,7 +279,9 @@ TEST_F(QueueFeatureTest, LateRecordCarriesIncidencia) {
   const json::Node* records = state.Find("records");
   ASSERT_NE(records, nullptr);
   ASSERT_EQ(records->items().size(), 1u);
-  EXPECT_TRUE(records->items()[0].Find("incidencia") != nullptr && records->items()[0].Find("incidencia")->boolean());
+  const json::Node* incidencia = records->items()[0].Find("incidencia");
+  ASSERT_NE(incidencia, nullptr);
+  EXPECT_TRUE(incidencia->boolean());
   EXPECT_EQ(Text(records->items()[0], "huella"), hash);
 }
 
@@ -299,7 +301,7 @@ TEST_F(QueueFeatureTest, HonoursTiempoEsperaEnvio) {
   StartHost();
   SetEmulatorFault("{\"wait_seconds\":3}");
 
-  // The first sale goes at once; the authority then asks for 3 s between messages of the issuer,
+  // The first sale goes at once; the authority then requests 3 s between messages of the issuer,
   // and the sales posted meanwhile leave together in the next message.
   ASSERT_EQ(Sale().status, 201);
   for (int i = 0; i < 100 && database_->Query("SELECT count(*) FROM fiscal_records WHERE status = 'pending'") != "0"; ++i) {

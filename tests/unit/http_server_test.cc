@@ -26,7 +26,7 @@ size_t Collect(char* data, size_t size, size_t count, void* target) {
 // Sends a request on `curl` (kept between calls so that connection reuse can be observed).
 Reply Send(CURL* curl, const std::string& method, const std::string& url, const std::string& body = "") {
   Reply reply;
-  // Pistache 0.0.5 never answers "100 Continue", so curl's wait for it is turned off.
+  // Pistache 0.0.5 never sends "100 Continue", so curl's wait for it is turned off.
   static curl_slist* headers = curl_slist_append(nullptr, "Expect:");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -90,7 +90,7 @@ TEST_F(HttpServerTest, OversizedBodyGetsJson413) {
 }
 
 TEST_F(HttpServerTest, Http11ConnectionIsKeptAlive) {
-  // curl sends no Connection header; Pistache 0.0.5 would answer "Connection: Close".
+  // curl sends no Connection header; Pistache 0.0.5 would respond with "Connection: Close".
   Reply first = Send(curl_, "GET", base_ + "/items/1");
   Reply second = Send(curl_, "GET", base_ + "/items/2");
   EXPECT_EQ(first.status, 200);

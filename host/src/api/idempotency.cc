@@ -230,7 +230,7 @@ Result<IdempotencyClaim> IdempotencyStore::Claim(const IdempotencyScope& id, con
       existing.state = row.get<std::string>(1);
       existing.owner_token = row.get<std::string>(2);
       existing.expired = row.get<int>(3) == 1;
-      // A row whose request already committed its resource can be answered at once: the takeover
+      // A row whose request already committed its resource can be served at once: the takeover
       // replays that resource instead of running the handler's work again.
       existing.stale = row.get<int>(4) == 1 || !row.get<std::string>(9).empty();
 
@@ -455,7 +455,7 @@ class IdempotencyMiddleware {
     // The handler has committed by now. If this host dies before the UPDATE below, the row stays
     // in flight: retries within stale_after wait and get 409 idempotency_in_flight, and the first
     // retry after it takes the row over. Handlers that create fiscal records (transactions and
-    // cancellations) write resource_id in their own transaction, so that retry answers with the
+    // cancellations) write resource_id in their own transaction, so that retry returns the
     // committed resource instead of creating a second one.
     Result<bool> written = store_.Complete(id, owner_token, ToStored(response));
     if (!written.ok()) {

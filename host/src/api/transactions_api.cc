@@ -58,7 +58,7 @@ Result<store::IssuedRecord> ParseIssued(const plugins::LoadedPlugin& plugin, con
 }
 
 // Maps a field path of the plugin's input ("transaction.customer.name") to the request's
-// ("customer.name"). The plugin sees per-rate totals that the server computed from the items, so
+// ("customer.name"). The plugin receives per-rate totals that the server computed from the items, so
 // errors in them point at the items.
 std::string RequestField(const std::string& plugin_field) {
   const std::string prefix = "transaction.";
@@ -143,7 +143,7 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   auto principal = Authenticate(app, request);
   if (!principal.ok()) return http::ErrorResponse(principal.status());
 
-  // A retry of a request whose host died after committing: answer with what it created.
+  // A retry of a request whose host died after committing: return what it created.
   std::string committed = request.Header(kCommittedResourceHeader);
   if (!committed.empty()) return Created(app, *principal, committed, 201);
 
@@ -354,7 +354,7 @@ void AddTransactionRoutes(App& app, http::Router& router) {
 std::shared_ptr<http::Router> BuildRouter(App& app) {
   auto router = std::make_shared<http::Router>();
 
-  // Outermost first: maintenance answers before any database or Redis work; replays of idempotent
+  // Outermost first: maintenance responds before any database or Redis work; replays of idempotent
   // requests still count against the rate limit.
   if (app.maintenance != nullptr) router->Use(MakeMaintenanceMiddleware(*app.maintenance));
   if (app.rate_limiter != nullptr && app.config->rate_limits.enabled) {

@@ -14,7 +14,7 @@ namespace {
 
 namespace P = Pistache;
 
-// Pistache buffers up to this many bytes per request before answering its own plain-text 413. It
+// Pistache buffers up to this many bytes per request before returning its own plain-text 413. It
 // is set well above the API's body limit so that oversized bodies usually reach Server::Handle and
 // get the API's JSON 413.
 // NOTE: a request larger than this still gets Pistache's plain-text 413, and Pistache 0.0.5 then
@@ -81,7 +81,7 @@ Request ToRequest(const P::Http::Request& pistache_request) {
     request.query[PercentDecode(it->first)] = PercentDecode(it->second);
   }
 
-  // Pistache keeps headers it knows as typed objects and the rest as raw text; collect both.
+  // Pistache stores the headers it recognises as typed objects and the rest as raw text; collect both.
   for (const auto& header : pistache_request.headers().list()) {
     std::ostringstream value;
     header->write(value);
@@ -175,7 +175,7 @@ Response Server::Handle(Request& request) const {
   std::string client_id = request.Header("x-request-id");
   request.request_id = IsSafeRequestId(client_id) ? client_id : NewRequestId();
 
-  // Workaround 1: the API's own body limit, answered in the API's error shape.
+  // Workaround 1: the API's own body limit, reported in the API's error shape.
   if (request.body.size() > options_.max_body_bytes) {
     return ErrorResponse(Status::PayloadTooLarge("the request body has " + std::to_string(request.body.size()) +
                                                  " bytes; the maximum is " + std::to_string(options_.max_body_bytes)));

@@ -4,7 +4,7 @@
 // tests/unit/http_server_test.cc:
 //   1. Request size: Pistache's default limit is 4096 bytes for headers and body together. The
 //      server raises it and enforces the API's own body limit with a JSON 413.
-//   2. Keep-alive: Pistache answers "Connection: Close" to every HTTP/1.1 request that has no
+//   2. Keep-alive: Pistache responds with "Connection: Close" to every HTTP/1.1 request that has no
 //      Connection header, although HTTP/1.1 connections are persistent by default. The adapter
 //      rewrites the header so such connections stay open.
 //   3. Exception text: Pistache turns an escaping std::exception into a 500 whose body is

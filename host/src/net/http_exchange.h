@@ -1,4 +1,4 @@
-// What a plugin asks the host to send to its authority, and what came back. Kept free of libcurl so
+// Requests the host sends to an authority for a plugin, and their responses. Kept free of libcurl so
 // that the plugin layer and tests do not depend on the transport.
 #pragma once
 

@@ -112,7 +112,7 @@ PluginRegistry::PluginRegistry(std::shared_ptr<net::HttpSender> http_sender)
     : http_sender_(std::move(http_sender)) {}
 
 Status PluginRegistry::LoadEntry(const PluginConfig& config, Entry& entry) {
-  // Forget retired generations that no operation holds any more.
+  // Forget retired generations that no operation references any more.
   std::erase_if(entry.retired, [](const std::weak_ptr<const LoadedPlugin>& weak) { return weak.expired(); });
 
   // The versions this entry serves: the default and every per-location pin.
@@ -151,7 +151,7 @@ Status PluginRegistry::LoadEntry(const PluginConfig& config, Entry& entry) {
       continue;
     }
 
-    // The same file is already serving: nothing to do, unless strict mode now asks for a
+    // The same file is already serving: nothing to do, unless strict mode now requires a
     // certification the running generation does not have.
     bool needs_certification = config.trust_mode == "strict" && previous != entry.by_version.end() &&
                                !previous->second->descriptor().certified;

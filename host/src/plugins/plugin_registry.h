@@ -27,7 +27,7 @@ struct PluginConfig {
   // Library file. With `version` set and `path` empty, the file is the one shared library in
   // <plugin_dir>/<name>/<version>/.
   std::string path;
-  std::string version;     // version to serve by default; empty: whatever `path` holds
+  std::string version;     // version to serve by default; empty: whatever `path` contains
   std::string plugin_dir;  // root of the installed versions, <plugin_dir>/<name>/<version>/
   // Location id -> version, for locations that run another version than the default (for
   // example one shop trying a new release first).

@@ -6,9 +6,9 @@
  * integer, a pointer to a size-prefixed struct, or a byte range given as (pointer, length).
  * Structured data travels as UTF-8 JSON documents given as (pointer, length).
  *
- * Division of work. The plugin holds the country's fiscal logic: it turns a sale into the
+ * Division of work. The plugin contains the country's fiscal logic: it turns a sale into the
  * authority's record (XML, hash, QR payload, fiscal id), builds the authority's request for a batch of
- * records and reads the authority's answer. The host owns everything with side effects: storage,
+ * records and reads the authority's response. The host owns everything with side effects: storage,
  * the HTTP API, the outbox queue, secrets (certificates and keys) and network I/O. A plugin that
  * needs to reach its authority asks the host to send the request (fiscal_host_api.http_send), and a
  * plugin that needs a signature asks the host to sign (reserved for ABI 1.1, see below).
@@ -80,13 +80,13 @@ typedef int32_t fiscal_status;
 /* Success. */
 #define FISCAL_OK 0
 /* The input is wrong (a field is missing, malformed or not allowed). The error names the field. The
- * host answers the API client with 400 and the message. */
+ * host returns 400 with the message to the API client. */
 #define FISCAL_ERR_INVALID_INPUT 1
 /* The plugin does not support this operation or this kind of record. */
 #define FISCAL_ERR_UNSUPPORTED 2
-/* A bug or an unexpected state inside the plugin. The host logs it and answers 500. */
+/* A bug or an unexpected state inside the plugin. The host logs it and returns 500. */
 #define FISCAL_ERR_INTERNAL 3
-/* The authority could not be reached, timed out or answered something unreadable. The outcome of
+/* The authority could not be reached, timed out or returned something unreadable. The outcome of
  * the submission is unknown; the host keeps the records queued and retries. */
 #define FISCAL_ERR_TRANSPORT 4
 /* A version, size or capability does not match. */
@@ -137,14 +137,14 @@ typedef struct fiscal_call fiscal_call;
 typedef struct fiscal_instance fiscal_instance;
 
 /* ------------------------------------------------------------------------------------------------
- * Network requests the plugin asks the host to send
+ * Network requests the host sends on behalf of the plugin
  * ---------------------------------------------------------------------------------------------- */
 
 typedef struct fiscal_http_request {
   uint32_t struct_size; /* sizeof(fiscal_http_request) */
   /* Logical endpoint name, NUL-terminated, e.g. "verifactu". The host maps it, for the tenant and
    * environment of the current call, to a URL, a CA bundle and the client certificate. The plugin
-   * never sees certificates or keys. Plugin-owned; read during http_send only. */
+   * never receives certificates or keys. Plugin-owned; read during http_send only. */
   const char* endpoint;
   /* HTTP method, NUL-terminated ("POST"). Plugin-owned; read during http_send only. */
   const char* method;
@@ -187,7 +187,7 @@ typedef struct fiscal_host_api {
 
   /* --- ABI 1.0 --- */
 
-  /* Stores the result document (UTF-8 JSON unless the function's contract says otherwise) of the
+  /* Stores the result document (UTF-8 JSON unless the function's contract specifies otherwise) of the
    * current call. The host copies the bytes before returning, so `data` stays plugin-owned. Calling it
    * again replaces the earlier result. Returns FISCAL_ERR_NO_MEMORY if the copy failed. */
   fiscal_status (*set_result)(fiscal_call* call, const char* data, size_t size);
@@ -310,7 +310,7 @@ typedef struct fiscal_plugin_api {
                                   size_t input_size, fiscal_call* call);
 } fiscal_plugin_api;
 
-/* The single exported entry point. Performs the runtime handshake: asks `access->get_host_api` for the
+/* The single exported entry point. Performs the runtime handshake: requests from `access->get_host_api` for the
  * host API the plugin needs, keeps it, and stores the plugin's table in *out_api (plugin-owned, static,
  * valid until the library is unloaded). Returns FISCAL_OK, or FISCAL_ERR_INCOMPATIBLE after
  * access->set_error when the host is too old. Called once per load, before any other function. */

@@ -10,6 +10,8 @@
 
 namespace fiscal::france {
 
+// NOTE: the Spain plugin has the same type. Each plugin builds against the public SDK alone, so a
+// shared one would belong in fiscal/plugin_sdk.hpp.
 class Status {
  public:
   Status() = default;
