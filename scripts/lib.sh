@@ -10,7 +10,7 @@ PG_BIN=${FISCAL_PG_BIN:-/usr/lib/postgresql/15/bin}
 PACKAGES=(build-essential cmake ninja-build ccache pkg-config git curl openssl ca-certificates
   libpistache-dev libboost-dev libsoci-dev libpq-dev libhiredis-dev libssl-dev rapidjson-dev
   libxml2-dev libxml2-utils libcurl4-openssl-dev libqrencode-dev libgtest-dev libgmock-dev
-  libbenchmark-dev postgresql redis-server valgrind abigail-tools binutils jq python3)
+  libbenchmark-dev libarchive-dev postgresql redis-server valgrind abigail-tools binutils jq python3)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
