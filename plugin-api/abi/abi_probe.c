@@ -42,3 +42,11 @@ FISCAL_PROBE_EXPORT void fiscal_abi_probe_handles(fiscal_call* call, fiscal_inst
   (void)call;
   (void)instance;
 }
+
+FISCAL_PROBE_EXPORT size_t fiscal_abi_probe_sign_request(const fiscal_sign_request* request) {
+  return request == NULL ? 0 : request->struct_size;
+}
+
+FISCAL_PROBE_EXPORT size_t fiscal_abi_probe_sign_result(const fiscal_sign_result* result) {
+  return result == NULL ? 0 : result->struct_size;
+}

@@ -51,6 +51,14 @@ expect removed_member 1 "FAIL"
 edit retyped_member "  int32_t status_code;" "  int64_t status_code;"
 expect retyped_member 1 "FAIL"
 
+edit retyped_sign_member "  size_t signature_size;" "  uint32_t signature_size;"
+expect retyped_sign_member 1 "FAIL"
+
+edit removed_sign_slot "  fiscal_status (*sign)(fiscal_call* call, const fiscal_sign_request* request,
+                        fiscal_sign_result* result);
+" ""
+expect removed_sign_slot 1 "FAIL"
+
 edit reordered_slots "  void (*destroy)(fiscal_instance* instance);
 " ""
 expect reordered_slots 1 "FAIL"

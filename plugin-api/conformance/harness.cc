@@ -36,6 +36,7 @@ namespace {
 struct FakeCall {
   Function function;
   CallRecord* record;
+  uint8_t signature[64] = {};  // the last answer of sign, valid until the call returns
 };
 
 // Host API calls that passed a NULL fiscal_call, so that they cannot be tied to a call record.
@@ -130,8 +131,40 @@ fiscal_status FakeHttpSend(fiscal_call* call, const fiscal_http_request* request
   return FISCAL_ERR_TRANSPORT;
 }
 
+// The kit holds no keys: it answers with a signature derived from the data by a fixed mix, so
+// that a plugin's output stays deterministic under the kit. It proves nothing cryptographic; the
+// host's real signatures are tested with the host.
+fiscal_status FakeSign(fiscal_call* call, const fiscal_sign_request* request, fiscal_sign_result* result) {
+  FakeCall* fake = AsFake(call);
+  if (fake == nullptr) return FISCAL_ERR_INVALID_INPUT;
+  CallRecord& record = *fake->record;
+  if (fake->function != Function::kIssueRecord) {
+    record.misuse.push_back(std::string("sign was called during ") + FunctionName(fake->function) +
+                            "; plugin_abi.h allows it only during issue_record");
+    return FISCAL_ERR_UNSUPPORTED;
+  }
+  if (request == nullptr || result == nullptr || request->key_ref == nullptr || request->algorithm == nullptr ||
+      (request->data == nullptr && request->data_size != 0)) {
+    record.misuse.push_back("sign got a NULL request, result, key_ref, algorithm or data");
+    return FISCAL_ERR_INVALID_INPUT;
+  }
+
+  uint64_t state = 1469598103934665603ull;
+  for (size_t i = 0; i < request->data_size; ++i) state = (state ^ request->data[i]) * 1099511628211ull;
+  for (uint8_t& byte : fake->signature) {
+    state = (state ^ (state >> 29)) * 0xbf58476d1ce4e5b9ull;
+    byte = static_cast<uint8_t>(state >> 56);
+  }
+  result->signature = fake->signature;
+  result->signature_size = sizeof(fake->signature);
+  result->key_id = "conformance-kit";
+  result->public_key_pem = "";
+  result->certificate_chain_pem = "";
+  return FISCAL_OK;
+}
+
 const fiscal_host_api kHostApi = {
-    sizeof(fiscal_host_api), FISCAL_ABI_MINOR, &FakeSetResult, &FakeSetError, &FakeLog, &FakeHttpSend,
+    sizeof(fiscal_host_api), FISCAL_ABI_MINOR, &FakeSetResult, &FakeSetError, &FakeLog, &FakeHttpSend, &FakeSign,
 };
 
 struct AccessContext {

@@ -51,7 +51,8 @@ fiscal_status HttpSend(fiscal_call* call, const fiscal_http_request* request, fi
   return FISCAL_OK;
 }
 
-const fiscal_host_api kHostApi = {sizeof(fiscal_host_api), FISCAL_ABI_MINOR, SetResult, SetError, Log, HttpSend};
+const fiscal_host_api kHostApi = {sizeof(fiscal_host_api), FISCAL_ABI_MINOR, SetResult, SetError, Log, HttpSend,
+                                  nullptr};
 
 const fiscal_host_api* GetHostApi(const fiscal_host_access*, uint32_t major, uint32_t) {
   return major == FISCAL_ABI_MAJOR ? &kHostApi : nullptr;

@@ -1,7 +1,9 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -135,6 +137,37 @@ plugins::PluginConfig ReadPlugin(const Reader& reader, const Value& entry, const
   return plugin;
 }
 
+// Returns the "keys" folder next to `plugin_cache_dir` ("var/plugin-cache" -> "var/keys").
+std::string DefaultSigningKeyDirectory(const std::string& plugin_cache_dir) {
+  std::filesystem::path cache = std::filesystem::path(plugin_cache_dir).lexically_normal();
+  if (!cache.has_filename()) cache = cache.parent_path();  // "var/plugin-cache/" ends in a separator
+  return (cache.parent_path() / "keys").string();
+}
+
+// Reads "signing_keys": {"directory": "..."}. The directory may not exist yet (the key store creates
+// it with mode 0700), but an existing one must be a directory closed to group and others.
+SigningKeySettings ReadSigningKeys(const Reader& reader, const Value& document, const std::string& plugin_cache_dir) {
+  SigningKeySettings settings;
+  settings.directory = DefaultSigningKeyDirectory(plugin_cache_dir);
+  if (const Value* keys = reader.Object(document, "signing_keys", "signing_keys")) {
+    settings.directory = reader.String(*keys, "directory", "signing_keys.directory", settings.directory);
+  }
+  if (settings.directory.empty()) reader.Fail("signing_keys.directory", "must not be empty");
+
+  struct stat info {};
+  if (::stat(settings.directory.c_str(), &info) == 0) {
+    if (!S_ISDIR(info.st_mode)) {
+      reader.Fail("signing_keys.directory", "is \"" + settings.directory + "\", which exists but is not a directory");
+    }
+    if ((info.st_mode & 077) != 0) {
+      reader.Fail("signing_keys.directory",
+                  "is \"" + settings.directory +
+                      "\", which group or others may access; private keys need \"chmod 700 " + settings.directory + "\"");
+    }
+  }
+  return settings;
+}
+
 }  // namespace
 
 HostConfig LoadFromJson(const std::string& json_text, const std::string& origin) {
@@ -234,6 +267,12 @@ HostConfig LoadFromJson(const std::string& json_text, const std::string& origin)
     w.max_attempts = reader.Int(*webhooks, "max_attempts", "webhooks.max_attempts", w.max_attempts, 1, 1000);
     w.allow_loopback = reader.Bool(*webhooks, "allow_loopback", "webhooks.allow_loopback", w.allow_loopback);
   }
+  if (const Value* closures = reader.Object(document, "closures", "closures")) {
+    ClosureSettings& c = config.closures;
+    c.schedule = reader.Bool(*closures, "schedule", "closures.schedule", c.schedule);
+    c.check_interval_seconds = reader.Int(*closures, "check_interval_seconds", "closures.check_interval_seconds",
+                                          c.check_interval_seconds, 1, 3600);
+  }
 
   config.plugin_dir = reader.String(document, "plugin_dir", "plugin_dir", config.plugin_dir);
   config.plugin_cache_dir = reader.String(document, "plugin_cache_dir", "plugin_cache_dir", config.plugin_cache_dir);
@@ -251,6 +290,8 @@ HostConfig LoadFromJson(const std::string& json_text, const std::string& origin)
       }
     }
   }
+  config.signing_keys = ReadSigningKeys(reader, document, config.plugin_cache_dir);
+
   // Live keys report to real authorities, so "auto" demands certified plugins exactly then.
   std::string trust_mode = config.plugin_trust_mode == "auto" ? (config.live_mode_enabled ? "strict" : "permissive")
                                                               : config.plugin_trust_mode;

@@ -69,6 +69,18 @@ struct WebhookSettings {
   bool allow_loopback = false;
 };
 
+struct SigningKeySettings {
+  // Root of the tenants' signing keys (<directory>/<account_id>/<key_ref>.pem, see keys/key_store.h).
+  // Default: "keys" next to plugin_cache_dir, i.e. var/keys with the default plugin_cache_dir.
+  std::string directory;
+};
+
+// The schedule that closes the day, month and year of registers with closures (docs/france.md).
+struct ClosureSettings {
+  bool schedule = true;
+  int check_interval_seconds = 60;
+};
+
 struct HostConfig {
   std::string instance_id;  // unique per running host; defaults to hostname:pid
   HttpConfig http;
@@ -89,6 +101,8 @@ struct HostConfig {
   CircuitBreakerSettings circuit_breaker;
   MaintenanceSettings maintenance;
   WebhookSettings webhooks;
+  SigningKeySettings signing_keys;
+  ClosureSettings closures;
 };
 
 // Reads and checks the configuration file. Throws std::runtime_error naming the file and the

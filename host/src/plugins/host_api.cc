@@ -1,12 +1,14 @@
 #include "plugins/host_api.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <new>
 #include <utility>
 
 #include "common/log.h"
+#include "keys/key_store.h"
 
 // The state behind one fiscal_call handle. The host creates it on the stack of RunPluginCall, so it
 // lives exactly as long as the plugin function that receives it.
@@ -29,6 +31,8 @@ struct fiscal_call {
   // Responses handed to the plugin. A deque keeps every element in place as it grows, so pointers
   // given out by an earlier http_send stay valid until the plugin function returns.
   std::deque<fiscal::net::HttpExchange> exchanges;
+  // Signatures handed to the plugin, kept in place for the same reason.
+  std::deque<fiscal::keys::Signature> signatures;
 };
 
 namespace fiscal::plugins {
@@ -231,8 +235,89 @@ fiscal_status HttpSend(fiscal_call* call, const fiscal_http_request* request,
   }
 }
 
+// Fails one sign call: records the reason as the call's last host error.
+fiscal_status RejectSign(fiscal_call* call, fiscal_status status, std::string reason) {
+  log::Warning("plugin signature rejected", {{"plugin", call->target->plugin_name},
+                                             {"operation", std::string(call->operation)},
+                                             {"request_id", call->context->request_id},
+                                             {"account_id", call->context->account_id},
+                                             {"status", StatusCodeName(status)},
+                                             {"error", reason}});
+  call->host_error = std::move(reason);
+  return status;
+}
+
+fiscal_status SignUnguarded(fiscal_call* call, const fiscal_sign_request* request, fiscal_sign_result* result) {
+  if (result == nullptr || result->struct_size < sizeof(fiscal_sign_result)) {
+    return RejectSign(call, FISCAL_ERR_INVALID_INPUT,
+                      "sign needs a fiscal_sign_result with struct_size >= " + std::to_string(sizeof(fiscal_sign_result)));
+  }
+  *result = fiscal_sign_result{};
+  result->struct_size = sizeof(fiscal_sign_result);
+  if (call->operation != "issue_record") {
+    return RejectSign(call, FISCAL_ERR_UNSUPPORTED,
+                      "sign is not allowed in " + std::string(call->operation) + " (only issue_record may sign)");
+  }
+  if (request == nullptr || request->struct_size < sizeof(fiscal_sign_request)) {
+    return RejectSign(call, FISCAL_ERR_INVALID_INPUT,
+                      "sign needs a fiscal_sign_request with struct_size >= " + std::to_string(sizeof(fiscal_sign_request)));
+  }
+  if (request->key_ref == nullptr || request->algorithm == nullptr ||
+      (request->data == nullptr && request->data_size != 0)) {
+    return RejectSign(call, FISCAL_ERR_INVALID_INPUT, "sign request is missing its key_ref, algorithm or data");
+  }
+  // Bounded reads: a plugin that forgot the NUL must not make the host scan its memory.
+  std::string_view algorithm(request->algorithm, ::strnlen(request->algorithm, 16));
+  if (algorithm != "ES256") {
+    return RejectSign(call, FISCAL_ERR_INVALID_INPUT,
+                      "unsupported signature algorithm \"" + std::string(algorithm) + "\": ABI 1.1 defines only ES256");
+  }
+  std::string_view key_ref(request->key_ref, ::strnlen(request->key_ref, 256));
+  if (!keys::IsValidKeyRef(key_ref)) {
+    return RejectSign(call, FISCAL_ERR_INVALID_INPUT,
+                      "invalid signing key reference \"" + std::string(key_ref.substr(0, 140)) +
+                          "\": use 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.'");
+  }
+  const keys::KeyStore* key_store = call->context->key_store;
+  if (key_store == nullptr) {
+    return RejectSign(call, FISCAL_ERR_UNAVAILABLE,
+                      "signing key \"" + std::string(key_ref) + "\" is unavailable: this host has no signing key store");
+  }
+
+  std::string_view data(reinterpret_cast<const char*>(request->data), request->data_size);
+  Result<keys::Signature> signature = key_store->Sign(call->context->account_id, key_ref, data);
+  if (!signature.ok()) {
+    const Status& status = signature.status();
+    // The key_ref was checked above, so an invalid argument left is the call's account id: a host bug.
+    fiscal_status code = status.code() == StatusCode::kUnavailable ? FISCAL_ERR_UNAVAILABLE : FISCAL_ERR_INTERNAL;
+    return RejectSign(call, code, status.message());
+  }
+
+  call->signatures.push_back(std::move(*signature));
+  const keys::Signature& stored = call->signatures.back();
+  result->signature = reinterpret_cast<const uint8_t*>(stored.raw.data());
+  result->signature_size = stored.raw.size();
+  result->key_id = stored.key_id.c_str();
+  result->public_key_pem = stored.public_key_pem.c_str();
+  result->certificate_chain_pem = "";
+  return FISCAL_OK;
+}
+
+fiscal_status Sign(fiscal_call* call, const fiscal_sign_request* request, fiscal_sign_result* result) noexcept {
+  if (call == nullptr || call->context == nullptr) return FISCAL_ERR_INVALID_INPUT;
+  try {
+    return SignUnguarded(call, request, result);
+  } catch (const std::bad_alloc&) {
+    return FISCAL_ERR_NO_MEMORY;
+  } catch (...) {
+    // The key store returns Status and should not throw, but no exception may cross into the plugin.
+    call->host_error = "signing failed with an unexpected exception";
+    return FISCAL_ERR_INTERNAL;
+  }
+}
+
 const fiscal_host_api kHostApi = {
-    sizeof(fiscal_host_api), FISCAL_ABI_MINOR, &SetResult, &SetError, &Log, &HttpSend,
+    sizeof(fiscal_host_api), FISCAL_ABI_MINOR, &SetResult, &SetError, &Log, &HttpSend, &Sign,
 };
 
 }  // namespace
@@ -251,6 +336,7 @@ std::string StatusCodeName(int32_t status) {
     case FISCAL_ERR_TRANSPORT: return "FISCAL_ERR_TRANSPORT";
     case FISCAL_ERR_INCOMPATIBLE: return "FISCAL_ERR_INCOMPATIBLE";
     case FISCAL_ERR_NO_MEMORY: return "FISCAL_ERR_NO_MEMORY";
+    case FISCAL_ERR_UNAVAILABLE: return "FISCAL_ERR_UNAVAILABLE";
   }
   return "status " + std::to_string(status);
 }
@@ -299,6 +385,12 @@ CallOutcome RunPluginCall(const CallTarget& target, const CallContext& context,
   if (call.error_set && !call.error_message.empty()) {
     outcome.error_field = std::move(call.error_field);
     outcome.error_message = std::move(call.error_message);
+    // A plugin's message about an unavailable resource rarely names the key or the operator's fix,
+    // and the host's reason does, so both are kept.
+    if (outcome.status == FISCAL_ERR_UNAVAILABLE && !call.host_error.empty() &&
+        outcome.error_message.find(call.host_error) == std::string::npos) {
+      outcome.error_message += " (host: " + call.host_error + ")";
+    }
     return outcome;
   }
 
@@ -326,6 +418,8 @@ Status CallOutcome::ToStatus(std::string_view operation) const {
       return Status::InvalidArgument(error_field, error_message);
     case FISCAL_ERR_TRANSPORT:
       return Status::Unavailable(source + ": the authority could not be reached: " + error_message);
+    case FISCAL_ERR_UNAVAILABLE:
+      return Status(StatusCode::kUnavailable, keys::kSigningKeyUnavailable, source + ": " + error_message);
     default:
       return Status::Internal(source + " failed with " + StatusCodeName(status) + ": " + error_message);
   }

@@ -17,6 +17,10 @@
 #include "common/status.h"
 #include "net/http_exchange.h"
 
+namespace fiscal::keys {
+class KeyStore;
+}  // namespace fiscal::keys
+
 namespace fiscal::plugins {
 
 // One entry of the "plugins" list in the host configuration.
@@ -70,6 +74,9 @@ struct CallContext {
   std::string environment = "test";  // "test" | "live"
   // Only submit_batch may send requests; the host sets this for that call alone.
   bool allow_network = false;
+  // Keys that fiscal_host_api.sign uses, looked up within account_id. Not owned; must outlive the
+  // call. Null in a host without signing keys: sign then returns FISCAL_ERR_UNAVAILABLE.
+  const keys::KeyStore* key_store = nullptr;
 };
 
 // The outcome of one plugin call: the plugin's status code and either its result document or its
@@ -82,7 +89,8 @@ struct CallOutcome {
   std::string plugin;  // name of the plugin that produced the outcome, for error messages
 
   bool ok() const { return status == 0; }
-  // Maps the plugin's failure to a host Status (400 for invalid input, 503 for transport, 500 else).
+  // Maps the plugin's failure to a host Status: 400 for invalid input, 503 for transport and for an
+  // unavailable resource (error code "signing_key_unavailable"), 500 else.
   Status ToStatus(std::string_view operation) const;
 };
 

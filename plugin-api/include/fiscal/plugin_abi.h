@@ -11,7 +11,8 @@
  * records and reads the authority's response. The host owns everything with side effects: storage,
  * the HTTP API, the outbox queue, secrets (certificates and keys) and network I/O. A plugin that
  * needs to reach its authority asks the host to send the request (fiscal_host_api.http_send), and a
- * plugin that needs a signature asks the host to sign (reserved for ABI 1.1, see below).
+ * plugin that needs a signature asks the host to sign (fiscal_host_api.sign, ABI 1.1). The plugin
+ * never receives private key material.
  *
  * Versioning.
  *   - FISCAL_ABI_MAJOR changes only on an incompatible change. Host and plugin majors must be equal.
@@ -55,7 +56,7 @@ extern "C" {
  * ---------------------------------------------------------------------------------------------- */
 
 #define FISCAL_ABI_MAJOR 1
-#define FISCAL_ABI_MINOR 0
+#define FISCAL_ABI_MINOR 1
 
 /* Marks the compatibility block: the bytes 'F' 'I' 'S' 'C' read as a little-endian uint32. */
 #define FISCAL_PLUGIN_MAGIC 0x43534946u
@@ -93,6 +94,9 @@ typedef int32_t fiscal_status;
 #define FISCAL_ERR_INCOMPATIBLE 5
 /* Memory could not be allocated. */
 #define FISCAL_ERR_NO_MEMORY 6
+/* A resource the call needs, such as a signing key, is unavailable. The host rejects the whole
+ * operation, writes nothing, and returns 503 with the message so that an operator can fix it. */
+#define FISCAL_ERR_UNAVAILABLE 7
 
 /* Log levels for fiscal_host_api.log. */
 #define FISCAL_LOG_DEBUG 0
@@ -178,6 +182,40 @@ typedef struct fiscal_http_response {
 } fiscal_http_response;
 
 /* ------------------------------------------------------------------------------------------------
+ * Signatures the host makes on behalf of the plugin (ABI 1.1)
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct fiscal_sign_request {
+  uint32_t struct_size; /* sizeof(fiscal_sign_request) */
+  /* Name of the signing key, NUL-terminated, [A-Za-z0-9._-]{1,128} not starting with '.', usually
+   * taken from the location config. The host looks it up within the account of the current call, so
+   * tenants never share keys. Plugin-owned; read during sign only. */
+  const char* key_ref;
+  /* Signature algorithm, NUL-terminated. ABI 1.1 defines only "ES256": ECDSA on P-256 over the
+   * SHA-256 of `data`. Plugin-owned; read during sign only. */
+  const char* algorithm;
+  /* Bytes to sign; the host hashes them. Plugin-owned; read during sign only. */
+  const uint8_t* data;
+  size_t data_size;
+} fiscal_sign_request;
+
+/* Every pointer below is host-owned and valid until the plugin function that received the fiscal_call
+ * returns. */
+typedef struct fiscal_sign_result {
+  uint32_t struct_size; /* set by the plugin to sizeof(fiscal_sign_result) before the call */
+  /* The signature. For ES256: 64 bytes, r then s, each big-endian and zero-padded to 32 bytes. */
+  const uint8_t* signature;
+  size_t signature_size;
+  /* Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo of the key, NUL-terminated. */
+  const char* key_id;
+  /* The public key as a PEM "PUBLIC KEY" block, NUL-terminated. */
+  const char* public_key_pem;
+  /* The key's certificate chain as PEM blocks, leaf first, NUL-terminated; "" when the key has no
+   * certificate. Reserved for TicketBAI XAdES signatures. */
+  const char* certificate_chain_pem;
+} fiscal_sign_result;
+
+/* ------------------------------------------------------------------------------------------------
  * Host API: functions the host implements for the plugin
  * ---------------------------------------------------------------------------------------------- */
 
@@ -213,9 +251,20 @@ typedef struct fiscal_host_api {
   fiscal_status (*http_send)(fiscal_call* call, const fiscal_http_request* request,
                              fiscal_http_response* response);
 
-  /* NOTE: ABI 1.1 will append `sign` (the host signs bytes with the tenant's key, named by a key
-   * reference from the location config, and returns the signature and the certificate chain) for
-   * TicketBAI XAdES-EPES. Plugins needing it will request minor 1 in the handshake. */
+  /* --- ABI 1.1 --- */
+
+  /* Signs request->data with the key named request->key_ref in the account of the current call.
+   * Only allowed during issue_record; other functions get FISCAL_ERR_UNSUPPORTED. Returns FISCAL_OK
+   * with `result` filled, FISCAL_ERR_INVALID_INPUT for a null or short struct, a malformed key_ref
+   * or an unknown algorithm, and FISCAL_ERR_UNAVAILABLE when the key is missing or unreadable. On an
+   * error the host keeps the reason as the call's last host error. The plugin should fail the call
+   * with the same status, so that the host rejects the whole operation and writes nothing. The
+   * plugin never receives private key material. `request` is plugin-owned and read only during the
+   * call; `result` is plugin-owned and filled with host-owned pointers valid until the plugin
+   * function returns. A plugin that calls sign declares needed minor 1 and requests minor 1 in the
+   * handshake, and must not call it when the host table's struct_size does not cover it. */
+  fiscal_status (*sign)(fiscal_call* call, const fiscal_sign_request* request,
+                        fiscal_sign_result* result);
 } fiscal_host_api;
 
 typedef struct fiscal_host_access fiscal_host_access;

@@ -19,6 +19,10 @@
 //
 //   FISCAL_SDK_DEFINE_PLUGIN(MyPlugin, "my-plugin", "XX", "1.0.0")
 //
+// A plugin that calls a host function of a later ABI minor (Call::Sign needs 1.1) registers with
+// FISCAL_SDK_DEFINE_PLUGIN_WITH_MINOR(MyPlugin, "my-plugin", "XX", "1.0.0", 1) instead, so that a
+// host too old for it refuses the library before loading it.
+//
 // The member functions are called concurrently from several host threads, so they must not
 // modify shared state without their own locking.
 #ifndef FISCAL_PLUGIN_SDK_HPP
@@ -26,6 +30,7 @@
 
 #include <fiscal/plugin_abi.h>
 
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -51,8 +56,17 @@ struct HttpResponse {
   bool timed_out = false;
 };
 
-// One host call, seen from the plugin: the way to return a result, report an error, log, and send
-// requests to the authority.
+// A signature made by the host (Call::Sign). The views point into host-owned memory that stays
+// valid until the plugin function that received the Call returns.
+struct SignResult {
+  std::string_view signature;              // ES256: 64 bytes, r then s, big-endian
+  std::string_view key_id;                 // lowercase hex SHA-256 of the DER SubjectPublicKeyInfo
+  std::string_view public_key_pem;         // PEM "PUBLIC KEY" block
+  std::string_view certificate_chain_pem;  // PEM certificates, leaf first; empty without certificate
+};
+
+// One host call, seen from the plugin: the way to return a result, report an error, log, send
+// requests to the authority and have bytes signed.
 class Call {
  public:
   explicit Call(fiscal_call* call) : call_(call) {}
@@ -99,6 +113,45 @@ class Call {
     out.transport_error = response.transport_error ? response.transport_error : "";
     out.timed_out = response.timed_out != 0;
     return status;
+  }
+
+  // Asks the host to sign `data` with ES256 (ECDSA P-256 over SHA-256) using the key named
+  // `key_ref` in the current call's account. Needs host ABI 1.1, so the plugin must be registered
+  // with needed minor 1, and is allowed in IssueRecord only. Returns FISCAL_OK with *out filled.
+  // Otherwise *out is cleared and the host's status is returned: FISCAL_ERR_UNAVAILABLE when the
+  // key is missing or unreadable, FISCAL_ERR_INVALID_INPUT for a bad key_ref. Returns
+  // FISCAL_ERR_INCOMPATIBLE, after reporting the error, when the host's table has no `sign`.
+  fiscal_status Sign(std::string_view key_ref, std::string_view data, SignResult* out) {
+    if (out == nullptr) return Fail(FISCAL_ERR_INTERNAL, {}, "Call::Sign was given a null SignResult");
+    *out = SignResult{};
+
+    const fiscal_host_api* host = HostApi();
+    constexpr size_t kSignEnd = offsetof(fiscal_host_api, sign) + sizeof(fiscal_host_api::sign);
+    if (host->struct_size < kSignEnd || host->sign == nullptr) {
+      return Fail(FISCAL_ERR_INCOMPATIBLE, {},
+                  "the host does not provide sign (host API 1.1); register the plugin with needed minor 1 "
+                  "(FISCAL_SDK_DEFINE_PLUGIN_WITH_MINOR) so that an older host refuses to load it");
+    }
+
+    // key_ref crosses the boundary as a NUL-terminated string.
+    std::string key_ref_text(key_ref);
+    fiscal_sign_request request{};
+    request.struct_size = sizeof(request);
+    request.key_ref = key_ref_text.c_str();
+    request.algorithm = "ES256";
+    request.data = reinterpret_cast<const uint8_t*>(data.data());
+    request.data_size = data.size();
+
+    fiscal_sign_result result{};
+    result.struct_size = sizeof(result);
+    fiscal_status status = host->sign(call_, &request, &result);
+    if (status != FISCAL_OK) return status;
+
+    out->signature = std::string_view(reinterpret_cast<const char*>(result.signature), result.signature_size);
+    out->key_id = result.key_id ? result.key_id : "";
+    out->public_key_pem = result.public_key_pem ? result.public_key_pem : "";
+    out->certificate_chain_pem = result.certificate_chain_pem ? result.certificate_chain_pem : "";
+    return FISCAL_OK;
   }
 
  private:
@@ -185,6 +238,9 @@ struct Adapter {
     return &table;
   }
 
+  // Performs the handshake. `needed_minor` is the minor the plugin declared in its compatibility
+  // block, not FISCAL_ABI_MINOR, so that a plugin built against a newer header that uses only older
+  // host functions still loads in an older host.
   static fiscal_status Entry(const fiscal_host_access* access, const fiscal_plugin_api** out_api,
                              uint32_t needed_minor) noexcept {
     if (access == nullptr || out_api == nullptr) return FISCAL_ERR_INCOMPATIBLE;
@@ -203,12 +259,19 @@ struct Adapter {
 }  // namespace detail
 }  // namespace fiscal::sdk
 
-// Defines the compatibility block and the entry point for `PluginClass`. The plugin needs host API
-// minor 0; a plugin using later host functions declares its own block with FISCAL_PLUGIN_DECLARE.
-#define FISCAL_SDK_DEFINE_PLUGIN(PluginClass, plugin_name, country_code, plugin_version) \
-  FISCAL_PLUGIN_DECLARE(plugin_name, country_code, plugin_version, 0);                   \
-  FISCAL_PLUGIN_ENTRY {                                                                  \
-    return ::fiscal::sdk::detail::Adapter<PluginClass>::Entry(access, out_api, 0);       \
+// Defines the compatibility block and the entry point for `PluginClass`, which needs host API minor
+// `needed_minor` (1 to call Call::Sign). The same minor goes into the block, which the host checks
+// before loading, and into the handshake request.
+#define FISCAL_SDK_DEFINE_PLUGIN_WITH_MINOR(PluginClass, plugin_name, country_code, plugin_version,  \
+                                            needed_minor)                                          \
+  FISCAL_PLUGIN_DECLARE(plugin_name, country_code, plugin_version, needed_minor);                  \
+  FISCAL_PLUGIN_ENTRY {                                                                            \
+    return ::fiscal::sdk::detail::Adapter<PluginClass>::Entry(access, out_api, (needed_minor));    \
   }
+
+// Defines the compatibility block and the entry point for `PluginClass`, which needs host API
+// minor 0 and so loads in every 1.x host.
+#define FISCAL_SDK_DEFINE_PLUGIN(PluginClass, plugin_name, country_code, plugin_version) \
+  FISCAL_SDK_DEFINE_PLUGIN_WITH_MINOR(PluginClass, plugin_name, country_code, plugin_version, 0)
 
 #endif  // FISCAL_PLUGIN_SDK_HPP
