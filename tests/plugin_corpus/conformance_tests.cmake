@@ -17,6 +17,9 @@ set(valgrind_kit_args --no-fork --issue-record-budget-ms=0 --threads=4 --calls-p
 add_test(NAME plugin_conformance_template COMMAND ${kit} $<TARGET_FILE:fiscal_template_plugin>)
 add_test(NAME plugin_conformance_spain
          COMMAND ${kit} --samples ${spain_samples} $<TARGET_FILE:fiscal_spain_verifactu>)
+add_test(NAME plugin_conformance_france
+         COMMAND ${kit} --samples ${PROJECT_SOURCE_DIR}/plugins/france/conformance/samples.json
+                 $<TARGET_FILE:fiscal_france_nf525>)
 add_test(NAME plugin_conformance_corpus_conformant COMMAND ${kit} ${corpus}/conformant.so)
 # The template's copy of the built-in samples must stay equal to the kit's.
 add_test(NAME plugin_conformance_template_samples_in_sync

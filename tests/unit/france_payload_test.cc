@@ -19,6 +19,9 @@ std::chrono::sys_seconds At(std::chrono::year_month_day date, std::chrono::secon
   return sys_days(date) + time;
 }
 
+// base64url SHA-256 of "document", standing for the digest of a record's document.
+const std::string kDigest = "Q8wj-lK4e0zB0CtbEUFUFR1q3dsXyf3cBrAn-pniQAg";
+
 TicketPayloadFields LandscapeExample() {
   TicketPayloadFields fields;
   fields.vat_totals = {{2000, 12000}};
@@ -28,6 +31,7 @@ TicketPayloadFields LandscapeExample() {
   fields.sequence = 42;
   fields.type = "SALE";
   fields.first = false;
+  fields.digest = kDigest;
   return fields;
 }
 
@@ -107,6 +111,7 @@ TEST(FrancePayload, TimestampIgnoresTimeZone) {
 TEST(FrancePayload, LandscapeExampleByteForByte) {
   PayloadFormat unlabelled = kTicketFormatV1;
   unlabelled.rate_labels = false;
+  unlabelled.digest_field = false;
   std::string payload;
   ASSERT_TRUE(BuildTicketPayload(LandscapeExample(), unlabelled, &payload).ok());
   EXPECT_EQ(payload, "120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N");
@@ -115,13 +120,13 @@ TEST(FrancePayload, LandscapeExampleByteForByte) {
 TEST(FrancePayload, DefaultFormatLabelsRates) {
   std::string payload;
   ASSERT_TRUE(BuildTicketPayload(LandscapeExample(), kTicketFormatV1, &payload).ok());
-  EXPECT_EQ(payload, "2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N");
+  EXPECT_EQ(payload, "2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N," + kDigest);
 
   TicketPayloadFields first = LandscapeExample();
   first.sequence = 1;
   first.first = true;
   ASSERT_TRUE(BuildTicketPayload(first, kTicketFormatV1, &payload).ok());
-  EXPECT_EQ(payload, "2000:120.00,120.00,20260315143022,CAISSE-01,000001,SALE,Y");
+  EXPECT_EQ(payload, "2000:120.00,120.00,20260315143022,CAISSE-01,000001,SALE,Y," + kDigest);
 }
 
 TEST(FrancePayload, RatesSortedHighestFirst) {
@@ -130,8 +135,8 @@ TEST(FrancePayload, RatesSortedHighestFirst) {
   fields.total_incl_tax_cents = 2261;
   std::string payload;
   ASSERT_TRUE(BuildTicketPayload(fields, kTicketFormatV1, &payload).ok());
-  EXPECT_EQ(payload,
-            "2000:12.00|1000:8.50|0550:2.11,22.61,20260315143022,CAISSE-01,000042,SALE,N");
+  EXPECT_EQ(payload, "2000:12.00|1000:8.50|0550:2.11,22.61,20260315143022,CAISSE-01,000042,SALE,N," +
+                         kDigest);
 }
 
 TEST(FrancePayload, RefundHasNegativeAmounts) {
@@ -142,11 +147,12 @@ TEST(FrancePayload, RefundHasNegativeAmounts) {
   std::string payload;
   ASSERT_TRUE(BuildTicketPayload(fields, kTicketFormatV1, &payload).ok());
   EXPECT_EQ(payload,
-            "2000:-12.00|0550:-2.11,-14.11,20260315143022,CAISSE-01,000042,REFUND,N");
+            "2000:-12.00|0550:-2.11,-14.11,20260315143022,CAISSE-01,000042,REFUND,N," + kDigest);
 
   ParsedTicketPayload parsed;
   ASSERT_TRUE(ParseTicketPayload(payload, kTicketFormatV1, &parsed).ok());
   EXPECT_EQ(parsed.type, "REFUND");
+  EXPECT_EQ(parsed.digest, kDigest);
 }
 
 TEST(FrancePayload, CentsFormatWritesVectorLayout) {
@@ -196,8 +202,16 @@ TEST(FrancePayload, BuildRejectsBadInput) {
   expect_invalid(fields, "sequence");
 
   fields = LandscapeExample();
-  fields.sequence = 1000000;
+  fields.sequence = kMaxSequence + 1;
   expect_invalid(fields, "sequence");
+
+  fields = LandscapeExample();
+  fields.digest = kDigest.substr(1);
+  expect_invalid(fields, "digest");
+
+  fields = LandscapeExample();
+  fields.digest = kDigest.substr(0, 42) + "l";  // non-zero unused bits in the last character
+  expect_invalid(fields, "digest");
 
   fields = LandscapeExample();
   fields.register_id = "CAISSE,01";
@@ -218,33 +232,54 @@ TEST(FrancePayload, BuildRejectsBadInput) {
 
 TEST(FrancePayload, ParseReadsFields) {
   ParsedTicketPayload parsed;
-  ASSERT_TRUE(ParseTicketPayload("2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N",
+  ASSERT_TRUE(ParseTicketPayload("2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N," + kDigest,
                                  kTicketFormatV1, &parsed)
                   .ok());
   EXPECT_EQ(parsed.register_id, "CAISSE-01");
   EXPECT_EQ(parsed.sequence, 42u);
   EXPECT_EQ(parsed.type, "SALE");
   EXPECT_FALSE(parsed.first);
+  EXPECT_EQ(parsed.digest, kDigest);
+}
+
+// A register outlives a million tickets: the sequence grows past 6 digits instead of stopping.
+TEST(FrancePayload, SequenceWiderThanPadding) {
+  TicketPayloadFields fields = LandscapeExample();
+  fields.sequence = 1234567;
+  std::string payload;
+  ASSERT_TRUE(BuildTicketPayload(fields, kTicketFormatV1, &payload).ok());
+  EXPECT_EQ(payload, "2000:120.00,120.00,20260315143022,CAISSE-01,1234567,SALE,N," + kDigest);
+  ParsedTicketPayload parsed;
+  ASSERT_TRUE(ParseTicketPayload(payload, kTicketFormatV1, &parsed).ok());
+  EXPECT_EQ(parsed.sequence, 1234567u);
 }
 
 TEST(FrancePayload, ParseRejectsMalformed) {
-  const char* payloads[] = {
-      "2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE",         // 6 fields
-      "2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,O",       // wrong flag letter
-      "2000:120.0,120.00,20260315143022,CAISSE-01,000042,SALE,N",        // one decimal
-      "2000:120.00,120.01,20260315143022,CAISSE-01,000042,SALE,N",       // total mismatch
-      "200:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N",        // 3-digit rate
-      "2000:60.00|2000:60.00,120.00,20260315143022,CAISSE-01,000042,SALE,N",  // duplicate rate
-      "2000:120.00,120.00,2026031514302,CAISSE-01,000042,SALE,N",        // short timestamp
-      "2000:120.00,120.00,20260315143022,CAISSE-01,00042,SALE,N",        // 5-digit sequence
-      "2000:120.00,120.00,20260315143022,CAISSE-01,0000042,SALE,N",      // 7-digit sequence
-      "2000:120.00,120.00,20260315143022,,000042,SALE,N",                // empty register
-      "2000:-0.00,0.00,20260315143022,CAISSE-01,000042,SALE,N",          // non-canonical zero
+  const std::string payloads[] = {
+      "2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N",        // no digest
+      "2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,O,",       // wrong flag letter
+      "2000:120.0,120.00,20260315143022,CAISSE-01,000042,SALE,N,",        // one decimal
+      "2000:120.00,120.01,20260315143022,CAISSE-01,000042,SALE,N,",       // total mismatch
+      "200:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N,",        // 3-digit rate
+      "2000:60.00|2000:60.00,120.00,20260315143022,CAISSE-01,000042,SALE,N,",  // duplicate rate
+      "2000:120.00,120.00,2026031514302,CAISSE-01,000042,SALE,N,",        // short timestamp
+      "2000:120.00,120.00,20260315143022,CAISSE-01,00042,SALE,N,",        // 5-digit sequence
+      "2000:120.00,120.00,20260315143022,CAISSE-01,0000042,SALE,N,",      // over-padded sequence
+      "2000:120.00,120.00,20260315143022,CAISSE-01,000000,SALE,N,",       // sequence 0
+      "2000:120.00,120.00,20260315143022,,000042,SALE,N,",                // empty register
+      "2000:-0.00,0.00,20260315143022,CAISSE-01,000042,SALE,N,",          // non-canonical zero
   };
-  for (const char* payload : payloads) {
+  for (const std::string& payload : payloads) {
+    std::string with_digest = payload.back() == ',' ? payload + kDigest : payload;
     ParsedTicketPayload parsed;
-    EXPECT_FALSE(ParseTicketPayload(payload, kTicketFormatV1, &parsed).ok()) << payload;
+    EXPECT_FALSE(ParseTicketPayload(with_digest, kTicketFormatV1, &parsed).ok()) << with_digest;
   }
+
+  ParsedTicketPayload parsed;
+  EXPECT_FALSE(ParseTicketPayload("2000:120.00,120.00,20260315143022,CAISSE-01,000042,SALE,N," +
+                                      kDigest.substr(1),
+                                  kTicketFormatV1, &parsed)
+                   .ok());
 }
 
 TEST(FrancePayload, ChainedSigningInput) {

@@ -205,7 +205,7 @@ TEST_F(FranceVectors, PayloadsByteForByte) {
 // without a previous signature.
 TEST_F(FranceVectors, MaxxtonPayloadByteForByte) {
   PayloadFormat maxxton{"maxxton", AmountStyle::kCents, true, false, "", 2,
-                        FirstFlagStyle::kCarriedOver};
+                        FirstFlagStyle::kCarriedOver, false};
   TicketPayloadFields fields;
   fields.vat_totals = {{2000, 750}, {1000, 1999}, {550, 100}};
   fields.total_incl_tax_cents = 2849;

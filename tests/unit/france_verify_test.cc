@@ -28,6 +28,7 @@ TicketPayloadFields Ticket(uint64_t sequence) {
   fields.sequence = sequence;
   fields.type = sign < 0 ? "REFUND" : "SALE";
   fields.first = sequence == 1;
+  fields.digest = Sha256Base64Url("document of ticket " + std::to_string(sequence));
   return fields;
 }
 
@@ -78,7 +79,9 @@ class FranceChain : public ::testing::Test {
 
 TEST_F(FranceChain, RoundTrip) {
   ASSERT_EQ(records_.size(), kChainLength);
-  EXPECT_EQ(records_[0].payload.substr(records_[0].payload.size() - 14), ",000001,SALE,Y");
+  std::string digest = Sha256Base64Url("document of ticket 1");
+  EXPECT_EQ(records_[0].payload.substr(records_[0].payload.size() - 15 - digest.size()),
+            ",000001,SALE,Y," + digest);
   EXPECT_NE(records_[4].payload.find("-5.07|0550:-2.11,-7.18,"), std::string::npos)
       << records_[4].payload;
   ChainVerification result = Verify(records_);

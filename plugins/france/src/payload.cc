@@ -98,13 +98,34 @@ std::string_view FirstFlag(FirstFlagStyle style, bool first) {
   return first ? "N" : "O";
 }
 
-uint64_t MaxSequence(int width) {
-  uint64_t limit = 1;
-  for (int i = 0; i < width; ++i) limit *= 10;
-  return limit - 1;
+bool IsBase64UrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c) || c == '-' || c == '_';
 }
 
 }  // namespace
+
+std::string FormatSequence(uint64_t sequence, int width) {
+  std::string text = std::to_string(sequence);
+  if (text.size() < static_cast<size_t>(width)) text.insert(0, width - text.size(), '0');
+  return text;
+}
+
+bool ParseSequence(std::string_view text, int width, uint64_t* sequence) {
+  if (text.size() < static_cast<size_t>(width) || text.size() > 18) return false;
+  if (!std::all_of(text.begin(), text.end(), IsDigit)) return false;
+  uint64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  // One accepted spelling per number: "0000042" is not a 6-digit "000042".
+  if (value == 0 || FormatSequence(value, width) != text) return false;
+  *sequence = value;
+  return true;
+}
+
+bool IsDigestText(std::string_view text) {
+  // 32 bytes encode to 43 characters whose last one carries 2 unused bits, which must be zero.
+  if (text.size() != 43 || !std::all_of(text.begin(), text.end(), IsBase64UrlChar)) return false;
+  return std::string_view("AEIMQUYcgkosw048").find(text.back()) != std::string_view::npos;
+}
 
 Status ParseAmount(std::string_view text, int64_t* cents) {
   if (!ParseScaledDecimal(text, true, cents)) {
@@ -181,10 +202,13 @@ Status BuildTicketPayload(const TicketPayloadFields& fields, const PayloadFormat
                                " differs from the sum of the VAT breakdown " +
                                FormatAmount(sum, AmountStyle::kDecimal));
   }
-  if (fields.sequence == 0 || fields.sequence > MaxSequence(format.sequence_width)) {
+  if (fields.sequence == 0 || fields.sequence > kMaxSequence) {
     return Status::Invalid("sequence", "sequence number " + std::to_string(fields.sequence) +
-                                           " is outside 1 to " +
-                                           std::to_string(MaxSequence(format.sequence_width)));
+                                           " is outside 1 to " + std::to_string(kMaxSequence));
+  }
+  if (format.digest_field && !IsDigestText(fields.digest)) {
+    return Status::Invalid("digest", "document digest \"" + fields.digest +
+                                         "\" is not the 43-character base64url SHA-256");
   }
   if (format.register_field) {
     Status status = CheckTextField(fields.register_id, "register_id");
@@ -203,13 +227,11 @@ Status BuildTicketPayload(const TicketPayloadFields& fields, const PayloadFormat
   text += ',' + FormatTimestamp(fields.timestamp);
   if (format.register_field) text += ',' + fields.register_id;
 
-  std::string sequence = std::to_string(fields.sequence);
-  if (sequence.size() < static_cast<size_t>(format.sequence_width)) {
-    sequence.insert(0, format.sequence_width - sequence.size(), '0');
-  }
-  text += ',' + std::string(format.sequence_prefix) + sequence;
+  text += ',' + std::string(format.sequence_prefix) +
+          FormatSequence(fields.sequence, format.sequence_width);
   text += ',' + fields.type;
   text += ',' + std::string(FirstFlag(format.first_flag, fields.first));
+  if (format.digest_field) text += ',' + fields.digest;
   *payload = std::move(text);
   return Status::Ok();
 }
@@ -217,7 +239,7 @@ Status BuildTicketPayload(const TicketPayloadFields& fields, const PayloadFormat
 Status ParseTicketPayload(std::string_view payload, const PayloadFormat& format,
                           ParsedTicketPayload* parsed) {
   std::vector<std::string_view> fields = Split(payload, ',');
-  size_t expected_fields = format.register_field ? 7 : 6;
+  size_t expected_fields = 6 + (format.register_field ? 1 : 0) + (format.digest_field ? 1 : 0);
   if (fields.size() != expected_fields) {
     return Status::Invalid("payload", "payload has " + std::to_string(fields.size()) +
                                           " fields, format " + std::string(format.id) +
@@ -273,18 +295,17 @@ Status ParseTicketPayload(std::string_view payload, const PayloadFormat& format,
                                           std::string(format.sequence_prefix) + "\"");
   }
   sequence.remove_prefix(format.sequence_prefix.size());
-  if (sequence.size() != static_cast<size_t>(format.sequence_width) ||
-      !std::all_of(sequence.begin(), sequence.end(), IsDigit)) {
-    return Status::Invalid("payload", "sequence \"" + std::string(sequence) + "\" is not " +
+  if (!ParseSequence(sequence, format.sequence_width, &result.sequence)) {
+    return Status::Invalid("payload", "sequence \"" + std::string(sequence) +
+                                          "\" is not a number from 1 zero-padded to " +
                                           std::to_string(format.sequence_width) + " digits");
   }
-  std::from_chars(sequence.data(), sequence.data() + sequence.size(), result.sequence);
 
   result.type = std::string(fields[next++]);
   Status status = CheckTextField(result.type, "type");
   if (!status.ok()) return status;
 
-  std::string_view flag = fields[next];
+  std::string_view flag = fields[next++];
   if (flag == FirstFlag(format.first_flag, true)) {
     result.first = true;
   } else if (flag == FirstFlag(format.first_flag, false)) {
@@ -292,6 +313,13 @@ Status ParseTicketPayload(std::string_view payload, const PayloadFormat& format,
   } else {
     return Status::Invalid("payload", "first-record flag \"" + std::string(flag) +
                                           "\" is not valid in format " + std::string(format.id));
+  }
+  if (format.digest_field) {
+    result.digest = std::string(fields[next]);
+    if (!IsDigestText(result.digest)) {
+      return Status::Invalid("payload", "document digest \"" + result.digest +
+                                            "\" is not the 43-character base64url SHA-256");
+    }
   }
   *parsed = std::move(result);
   return Status::Ok();

@@ -4,6 +4,8 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include <cstring>
 
@@ -91,7 +93,35 @@ bool RawToDerSignature(std::string_view raw, std::string* der) {
   return true;
 }
 
+std::string Sha256(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
+}
+
 }  // namespace
+
+std::string Sha256Base64Url(std::string_view data) { return Base64UrlEncode(Sha256(data)); }
+
+std::string Sha256Hex(std::string_view data) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : Sha256(data)) {
+    hex += kDigits[c >> 4];
+    hex += kDigits[c & 15];
+  }
+  return hex;
+}
+
+Status PublicKeyId(EVP_PKEY* key, std::string* key_id) {
+  if (key == nullptr) return Status::Internal("no key given for the key id");
+  unsigned char* der = nullptr;
+  int length = i2d_PUBKEY(key, &der);
+  if (length <= 0) return Status::Internal("OpenSSL could not encode the public key as DER");
+  *key_id = Sha256Hex(std::string_view(reinterpret_cast<char*>(der), length));
+  OPENSSL_free(der);
+  return Status::Ok();
+}
 
 std::string Base64UrlEncode(std::string_view bytes) {
   std::string text;

@@ -36,6 +36,16 @@ std::string Base64UrlEncode(std::string_view bytes);
 // exactly one accepted encoding.
 bool Base64UrlDecode(std::string_view text, std::string* bytes);
 
+// Returns the SHA-256 of `data` as base64url without padding (43 characters).
+std::string Sha256Base64Url(std::string_view data);
+
+// Returns the SHA-256 of `data` as 64 lower-case hex characters.
+std::string Sha256Hex(std::string_view data);
+
+// Computes the key id the host reports with each signature: the SHA-256 hex of the public key's
+// DER SubjectPublicKeyInfo.
+Status PublicKeyId(EVP_PKEY* key, std::string* key_id);
+
 // Generates a new P-256 key pair.
 Status GenerateP256Key(EvpPkeyPtr* key);
 

@@ -23,11 +23,26 @@ class Status {
   static Status Internal(std::string message) {
     return Status(FISCAL_ERR_INTERNAL, "", std::move(message));
   }
+  static Status Unsupported(std::string message) {
+    return Status(FISCAL_ERR_UNSUPPORTED, "", std::move(message));
+  }
+  // Any other failure code, for example the signing status the host returned.
+  static Status Error(fiscal_status code, std::string field, std::string message) {
+    return Status(code, std::move(field), std::move(message));
+  }
+  // A failure whose message the host already has (the host sets it when its own function fails),
+  // so the plugin returns the code without calling set_error again.
+  static Status AlreadyReported(fiscal_status code) {
+    Status status(code, "", "");
+    status.reported_ = true;
+    return status;
+  }
 
   bool ok() const { return code_ == FISCAL_OK; }
   fiscal_status code() const { return code_; }
   const std::string& field() const { return field_; }
   const std::string& message() const { return message_; }
+  bool reported() const { return reported_; }
 
  private:
   Status(fiscal_status code, std::string field, std::string message)
@@ -36,6 +51,7 @@ class Status {
   fiscal_status code_ = FISCAL_OK;
   std::string field_;
   std::string message_;
+  bool reported_ = false;
 };
 
 }  // namespace fiscal::france

@@ -37,6 +37,7 @@ enum class ChainFailure {
   kRegisterMismatch,   // register id differs from the previous record's
   kMalformedSignature,
   kSignatureMismatch,  // payload + "," + previous signature does not verify
+  kDigestMismatch,     // the payload's digest is not the SHA-256 of the stored document
 };
 
 // Returns a stable lower-case name such as "sequence_gap".
@@ -58,6 +59,35 @@ struct ChainVerification {
 // broken record, because every later link depends on it.
 ChainVerification VerifyChain(const std::vector<ChainRecord>& records, EVP_PKEY* public_key,
                               const PayloadFormat& format, const ChainAnchor* anchor = nullptr);
+
+// Fields every record payload of the france-nf525 formats carries.
+struct ParsedRecordPayload {
+  std::string register_id;  // empty for fr-closure-v1, which has no register field
+  uint64_t sequence = 0;
+  bool first = false;
+  std::string digest;
+};
+
+// Parses a payload of format fr-ticket-v1, fr-training-v1, fr-duplicate-v1, fr-closure-v1,
+// fr-event-v1 or fr-archive-v1 (see docs/france.md for the field order). Checks the field count,
+// the timestamp, the sequence, the first-record flag and the digest.
+Status ParseRecordPayload(std::string_view format_id, std::string_view payload,
+                          ParsedRecordPayload* parsed);
+
+// One stored record of the france-nf525 plugin: its record_data format, payload and signature,
+// and its document.
+struct StoredRecord {
+  std::string format;
+  std::string payload;
+  std::string signature;
+  std::string document;
+};
+
+// Verifies a chain of stored records like VerifyChain, and also that each payload's digest is the
+// base64url SHA-256 of the record's document, so an altered line or payment in a stored document
+// is reported at its record.
+ChainVerification VerifyRecordChain(const std::vector<StoredRecord>& records,
+                                    EVP_PKEY* public_key, const ChainAnchor* anchor = nullptr);
 
 }  // namespace fiscal::france
 

@@ -1,0 +1,196 @@
+// Duplicates: each reprint of a stored ticket is a record of the "duplicates" chain, numbered by
+// its copy number, and prints "DUPLICATA".
+#include "payload.h"
+#include "nf525_receipt.h"
+#include "records.h"
+#include "signature.h"
+#include "time_util.h"
+#include "transaction.h"
+
+namespace fiscal::france {
+namespace {
+
+constexpr uint64_t kMaxCopyNumber = 999999;
+
+struct DuplicateInput {
+  OriginalTicket original;
+  TicketTransaction transaction;
+  uint64_t copy_number = 0;
+  std::string operator_name;
+  std::string reason;
+};
+
+// The transaction's amounts have the original's sign: negative for a refund.
+AmountSign SignOf(const OriginalTicket& original) {
+  if (original.type.find("ANNULATION") != std::string::npos) return AmountSign::kAny;
+  if (original.type.find("REMBOURSEMENT") != std::string::npos) return AmountSign::kNegative;
+  return AmountSign::kPositive;
+}
+
+Status ReadInput(const IssueContext& context, DuplicateInput* out) {
+  const rapidjson::Value& input = *context.input;
+  DuplicateInput duplicate;
+  Status status = ReadOriginalTicket(input, &duplicate.original);
+  if (!status.ok()) return status;
+  if (duplicate.original.register_id != context.location.register_id) {
+    return Status::Invalid("original.record_data.register",
+                           "the original ticket " + duplicate.original.fiscal_id +
+                               " belongs to register " + duplicate.original.register_id +
+                               "; reprint it on that register");
+  }
+
+  status = GetRequiredUint(input, "copy_number", "", kMaxCopyNumber, &duplicate.copy_number);
+  if (!status.ok()) return status;
+  if (duplicate.copy_number == 0) {
+    return Status::Invalid("copy_number", "copy_number must be 1 for the first reprint and grow "
+                                          "by one with each further reprint");
+  }
+  status = GetRequiredString(input, "operator", "", &duplicate.operator_name);
+  if (!status.ok()) return status;
+  status = CheckText(duplicate.operator_name, "operator", 100);
+  if (!status.ok()) return status;
+  status = GetOptionalString(input, "reason", "", &duplicate.reason);
+  if (!status.ok()) return status;
+  if (duplicate.reason.size() > 500) {
+    return Status::Invalid("reason", "reason is longer than 500 bytes; shorten it");
+  }
+
+  const rapidjson::Value* transaction = nullptr;
+  status = GetRequiredObject(input, "transaction", "", &transaction);
+  if (!status.ok()) return status;
+  AmountSign sign = SignOf(duplicate.original);
+  status = ParseTransaction(*transaction, "transaction", sign, &duplicate.transaction);
+  if (!status.ok()) return status;
+  if (sign != AmountSign::kAny && duplicate.transaction.total != duplicate.original.total) {
+    return Status::Invalid("transaction.total_amount",
+                           "transaction.total_amount " +
+                               FormatAmount(duplicate.transaction.total, AmountStyle::kDecimal) +
+                               " differs from the total " +
+                               FormatAmount(duplicate.original.total, AmountStyle::kDecimal) +
+                               " of the original ticket " + duplicate.original.fiscal_id +
+                               "; pass the transaction the ticket was issued for");
+  }
+  *out = std::move(duplicate);
+  return Status::Ok();
+}
+
+std::string BuildDocument(const IssueContext& context, const std::string& fiscal_id,
+                          const DuplicateInput& duplicate) {
+  const OriginalTicket& original = duplicate.original;
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  WriteStringMember(writer, "fiscal_id", fiscal_id);
+  WriteLocationMembers(writer, context.location);
+  WriteUintMember(writer, "sequence", context.sequence);
+  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  WriteUintMember(writer, "copy_number", duplicate.copy_number);
+  WriteStringMember(writer, "operator", duplicate.operator_name);
+  WriteStringMember(writer, "reason", duplicate.reason);
+  writer.Key("original");
+  writer.StartObject();
+  WriteStringMember(writer, "fiscal_id", original.fiscal_id);
+  WriteStringMember(writer, "signature", original.signature);
+  WriteStringMember(writer, "type", original.type);
+  WriteStringMember(writer, "register", original.register_id);
+  WriteUintMember(writer, "sequence", original.sequence);
+  WriteStringMember(writer, "total", FormatAmount(original.total, AmountStyle::kDecimal));
+  writer.EndObject();
+  WriteTransactionMembers(writer, duplicate.transaction);
+  writer.EndObject();
+  return BufferText(buffer);
+}
+
+std::string BuildPayload(const IssueContext& context, const DuplicateInput& duplicate,
+                         const std::string& digest) {
+  const OriginalTicket& original = duplicate.original;
+  std::string payload = context.location.register_id;
+  payload += "," + FormatSequence(context.sequence, kSequenceWidth);
+  payload += "," + original.type;
+  payload += "," + std::to_string(duplicate.copy_number);
+  payload += "," + SanitizeFreeText(duplicate.operator_name);
+  payload += "," + FormatTimestamp(context.now);
+  payload += "," + original.register_id;
+  payload += "," + FormatSequence(original.sequence, kSequenceWidth);
+  payload += "," + std::string(FirstFlag(context.first()));
+  payload += "," + digest;
+  return payload;
+}
+
+std::string BuildRecordData(const IssueContext& context, const SignedPayload& signed_payload,
+                            const DuplicateInput& duplicate) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  WriteRecordDataHead(writer, kDuplicateFormatId, signed_payload);
+  WriteStringMember(writer, "register", context.location.register_id);
+  WriteUintMember(writer, "sequence", context.sequence);
+  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  WriteUintMember(writer, "copy_number", duplicate.copy_number);
+  WriteStringMember(writer, "original_fiscal_id", duplicate.original.fiscal_id);
+  writer.EndObject();
+  return BufferText(buffer);
+}
+
+std::string BuildChainState(const IssueContext& context, const SignedPayload& signed_payload) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  WriteStringMember(writer, "signature", signed_payload.signature);
+  WriteUintMember(writer, "sequence", context.sequence);
+  writer.EndObject();
+  return BufferText(buffer);
+}
+
+std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_id,
+                         const DuplicateInput& duplicate, const SignedPayload& signed_payload) {
+  const OriginalTicket& original = duplicate.original;
+  ReceiptFields receipt;
+  receipt.titre = "TICKET";
+  receipt.mode_ecole = original.record_type == "training";
+  receipt.duplicata = duplicate.copy_number;
+  FillLocationReceipt(context.location, &receipt);
+  receipt.numero = fiscal_id;
+  receipt.date = FormatParisTime(context.now);
+  receipt.mentions.push_back("Duplicata du ticket n° " + original.fiscal_id);
+  FillTransactionReceipt(duplicate.transaction, &receipt);
+  receipt.details.push_back(ReceiptDetail{"Signature du ticket original", original.extract});
+  receipt.signature = signed_payload.extract;
+  receipt.qr = true;
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  WriteReceipt(writer, receipt);
+  return BufferText(buffer);
+}
+
+}  // namespace
+
+Status IssueDuplicate(const IssueContext& context, const Signer& signer, IssuedRecord* out) {
+  DuplicateInput duplicate;
+  Status status = ReadInput(context, &duplicate);
+  if (!status.ok()) return status;
+
+  std::string fiscal_id = FiscalId(context.location.register_id, 'D', context.sequence);
+  std::string document = BuildDocument(context, fiscal_id, duplicate);
+  SignedPayload signed_payload;
+  status = SignPayload(context, signer,
+                       BuildPayload(context, duplicate, Sha256Base64Url(document)), &signed_payload);
+  if (!status.ok()) return status;
+
+  IssuedRecord record;
+  record.fiscal_id = fiscal_id;
+  record.record_type = "duplicate";
+  record.document = std::move(document);
+  record.hash = signed_payload.signature;
+  record.qr_payload = "NF525|" + fiscal_id + "|" + duplicate.original.fiscal_id + "|" +
+                      std::to_string(duplicate.copy_number) + "|" + FormatTimestamp(context.now) +
+                      "|" + signed_payload.extract;
+  record.record_data = BuildRecordData(context, signed_payload, duplicate);
+  record.chain_state = BuildChainState(context, signed_payload);
+  record.receipt = BuildReceipt(context, fiscal_id, duplicate, signed_payload);
+  *out = std::move(record);
+  return Status::Ok();
+}
+
+}  // namespace fiscal::france

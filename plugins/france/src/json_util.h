@@ -1,0 +1,67 @@
+// Helpers to read the host's JSON input with field-named errors and to write canonical JSON: keys
+// in a fixed order, no spaces, amounts as strings.
+#ifndef FISCAL_FRANCE_JSON_UTIL_H_
+#define FISCAL_FRANCE_JSON_UTIL_H_
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "status.h"
+
+namespace fiscal::france {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Parses `text` as a UTF-8 JSON object. `document_name` names it in error messages.
+Status ParseJsonObject(std::string_view text, std::string_view document_name,
+                       rapidjson::Document* document);
+
+// Returns the member `name` of `object`, or nullptr when it is absent or JSON null.
+const rapidjson::Value* FindMember(const rapidjson::Value& object, const char* name);
+
+// Joins a JSON path and a member name: ("transaction", "items") gives "transaction.items".
+std::string MemberPath(std::string_view path, std::string_view name);
+
+// Returns "path[index]".
+std::string IndexPath(std::string_view path, size_t index);
+
+// Readers of one member. `path` is the JSON path of the object, used in errors. A required member
+// that is absent or null is an error; an optional one leaves `*out` unchanged.
+Status GetRequiredString(const rapidjson::Value& object, const char* name, std::string_view path,
+                         std::string* out);
+Status GetOptionalString(const rapidjson::Value& object, const char* name, std::string_view path,
+                         std::string* out);
+Status GetRequiredObject(const rapidjson::Value& object, const char* name, std::string_view path,
+                         const rapidjson::Value** out);
+Status GetRequiredArray(const rapidjson::Value& object, const char* name, std::string_view path,
+                        const rapidjson::Value** out);
+// Reads a non-negative JSON integer no greater than `max`.
+Status GetRequiredUint(const rapidjson::Value& object, const char* name, std::string_view path,
+                       uint64_t max, uint64_t* out);
+Status GetOptionalBool(const rapidjson::Value& object, const char* name, std::string_view path,
+                       bool* out);
+
+// Reads an amount string with at most 2 decimals ("-12.30") into cents.
+Status GetRequiredAmount(const rapidjson::Value& object, const char* name, std::string_view path,
+                         int64_t* cents);
+
+// Returns an error when `text` is longer than `max_length` bytes or contains a control character.
+Status CheckText(std::string_view text, std::string_view field, size_t max_length);
+
+void WriteString(JsonWriter& writer, std::string_view value);
+void WriteStringMember(JsonWriter& writer, const char* name, std::string_view value);
+void WriteUintMember(JsonWriter& writer, const char* name, uint64_t value);
+
+// Returns the text of a finished StringBuffer.
+inline std::string BufferText(const rapidjson::StringBuffer& buffer) {
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace fiscal::france
+
+#endif  // FISCAL_FRANCE_JSON_UTIL_H_
