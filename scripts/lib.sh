@@ -130,8 +130,13 @@ write_host_config() {
           }
         }
       }
+    },
+    {
+      "name": "france-nf525", "country": "FR", "system": "nf525",
+      "path": "$BUILD_DIR/plugins/france-nf525/1.0.0/libfiscal_france_nf525.so"
     }
-  ]
+  ],
+  "signing_keys": {"directory": "$VAR_DIR/keys"}
 }
 JSON
 }

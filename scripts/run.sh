@@ -57,7 +57,7 @@ if [ ! -s "$key_file" ] || ! curl -sf -H "Authorization: Bearer $(cat "$key_file
     -d "{\"name\":\"Dev shop\",\"billing_email\":\"dev-$(date +%s)@example.com\"}") || die "could not create the test account"
   printf '%s' "$account" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p' >"$key_file"
   chmod 600 "$key_file"
-  rm -f "$DEV_DIR/location-id"
+  rm -f "$DEV_DIR/location-id" "$DEV_DIR/france-location-id"
 fi
 API_KEY=$(cat "$key_file")
 if [ ! -s "$DEV_DIR/location-id" ]; then
@@ -67,11 +67,19 @@ if [ ! -s "$DEV_DIR/location-id" ]; then
   printf '%s' "$location" | sed -n 's/^{"id":"\([^"]*\)".*/\1/p' >"$DEV_DIR/location-id"
 fi
 LOCATION_ID=$(cat "$DEV_DIR/location-id")
+if [ ! -s "$DEV_DIR/france-location-id" ]; then
+  location=$(curl -sf -X POST "$BASE/v1/locations" -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' \
+    -d '{"name":"Boulangerie","country":"FR","country_config":{"system":"nf525","siret":"73282932000074","register_id":"CAISSE-01"}}') ||
+    die "could not create the French test location"
+  printf '%s' "$location" | sed -n 's/^{"id":"\([^"]*\)".*/\1/p' >"$DEV_DIR/france-location-id"
+fi
+FRANCE_LOCATION_ID=$(cat "$DEV_DIR/france-location-id")
 
 cat <<TXT
 
-The server is running on $BASE with the Spain VERI*FACTU plugin and the AEAT emulator.
-Test API key: $DEV_DIR/api-key    Location: $LOCATION_ID
+The server is running on $BASE with the Spain VERI*FACTU plugin, the AEAT emulator and the France
+NF525 plugin.
+Test API key: $DEV_DIR/api-key    Spanish location: $LOCATION_ID    French register: $FRANCE_LOCATION_ID
 
 Post a sale:
 
@@ -87,6 +95,17 @@ Then fetch it again (status turns "registered" with the emulator's CSV in author
   curl -s $BASE/v1/transactions/<id> -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
 
 and open the receipt: $BASE/v1/transactions/<id>/receipt (same header).
+
+In France the same sale (with "location_id":"$FRANCE_LOCATION_ID" and "tax_rate":0.055) comes back
+signed at once ("status":"signed", "signature_extract"). Close the day and take its archive:
+
+  curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/closures -d '{"period":"day"}' \
+    -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
+  curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/archives \
+    -d '{"from":"$(date +%Y-%m-%d)","to":"$(date +%Y-%m-%d)"}' -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
+
+then download it from the answer's download_url and check it offline:
+  $BUILD_DIR/plugins/france/verifier/fiscal-verify archive.zip
 Press Ctrl-C to stop everything.
 TXT
 

@@ -9,6 +9,10 @@
 #include <thread>
 
 #include "api/app.h"
+#include "journal/closure_scheduler.h"
+#include "journal/register_service.h"
+#include "keys/key_store.h"
+#include "store/chain_records_store.h"
 #include "api/maintenance.h"
 #include "common/log.h"
 #include "http/server.h"
@@ -62,6 +66,13 @@ std::unique_ptr<fiscal::store::Database> OpenDatabase(const fiscal::config::Host
     if (attempt == 0) fiscal::log::Warning("database not reachable yet, retrying", {{"error", database.status().message()}});
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
+}
+
+// After a successful reload: the registers journal the new configuration and, where the plugin
+// serving them changed version, the change.
+void JournalReload(fiscal::journal::RegisterService& registers) {
+  registers.JournalEverywhere(fiscal::journal::HostEvent("config_change", "host configuration reloaded"));
+  registers.JournalVersionChanges();
 }
 
 int Run(int argc, char** argv) {
@@ -149,8 +160,20 @@ int Run(int argc, char** argv) {
   app.rate_limiter = &rate_limiter;
   app.circuit_breaker = &breaker;
   app.maintenance = &maintenance;
-  app.reload_plugins = [&config_path, &registry](const std::string& name) {
-    return ReloadPlugins(config_path, registry, name);
+  // Registers that sign their own records (France): keys, their other chains and the schedule.
+  fiscal::keys::KeyStore key_store(config.signing_keys.directory);
+  fiscal::store::ChainRecordsStore chain_records(*database);
+  fiscal::journal::RegisterService registers(registry, chain_records, *app.accounts, &key_store);
+  fiscal::journal::ClosureScheduler closure_scheduler(registers, *app.accounts, chain_records,
+                                                      std::chrono::seconds(config.closures.check_interval_seconds));
+  app.keys = &key_store;
+  app.chain_records = &chain_records;
+  app.registers = &registers;
+  app.closure_scheduler = &closure_scheduler;
+  app.reload_plugins = [&config_path, &registry, &registers](const std::string& name) {
+    fiscal::Status status = ReloadPlugins(config_path, registry, name);
+    if (status.ok()) JournalReload(registers);
+    return status;
   };
 
   fiscal::http::ServerOptions options;
@@ -166,6 +189,9 @@ int Run(int argc, char** argv) {
   std::signal(SIGHUP, OnHangup);
   server.Start();
   submitter.Start();
+  registers.JournalEverywhere(fiscal::journal::HostEvent("start", std::string("fiscal-host ") + FISCAL_VERSION));
+  registers.JournalVersionChanges();
+  if (config.closures.schedule) closure_scheduler.Start();
   if (webhooks != nullptr) webhook_sender.Start();
   fiscal::log::Info("fiscal-host started", {{"address", config.http.address},
                                             {"port", std::to_string(server.port())},
@@ -178,11 +204,14 @@ int Run(int argc, char** argv) {
     fiscal::log::Info("SIGHUP: reloading plugins from the configuration file", {{"config", config_path}});
     fiscal::Status status = ReloadPlugins(config_path, registry, "");
     if (!status.ok()) fiscal::log::Error("plugin reload failed", {{"error", status.message()}});
+    if (status.ok()) JournalReload(registers);
   }
 
   // Stop taking requests first, then let the senders finish their current batch.
   fiscal::log::Info("fiscal-host stopping", {{"instance_id", config.instance_id}});
   server.Stop();
+  closure_scheduler.Stop();
+  registers.JournalEverywhere(fiscal::journal::HostEvent("stop", std::string("fiscal-host ") + FISCAL_VERSION));
   submitter.Stop();
   webhook_sender.Stop();
   fiscal::log::Info("fiscal-host stopped", {{"instance_id", config.instance_id}});

@@ -206,6 +206,11 @@ void HostProcess::RewriteConfig(const HostOptions& options) {
               "\",\"ca_file\":\"" + pki + "/ca.pem\",\"client_cert\":\"" + pki + "/client.pem\",\"client_key\":\"" +
               pki + "/client-key.pem\",\"timeout_ms\":3000}}}}";
   }
+  if (options.with_france) {
+    plugins += std::string(plugins.empty() ? "" : ",") +
+               "{\"name\":\"france-nf525\",\"country\":\"FR\",\"system\":\"nf525\",\"path\":\"" +
+               FISCAL_PLUGIN_DIR + "/france-nf525/1.0.0/libfiscal_france_nf525.so\"}";
+  }
   for (const std::string& extra : options.extra_plugins_json) plugins += (plugins.empty() ? "" : ",") + extra;
 
   // Written next to the old file and renamed, so that a reload never reads half a file.
@@ -224,6 +229,8 @@ void HostProcess::RewriteConfig(const HostOptions& options) {
          << "\"circuit_breaker\":{\"failure_threshold\":3,\"open_seconds\":2},"
          << "\"webhooks\":{\"allow_loopback\":true},"
          << (options.plugin_trust_json.empty() ? "" : "\"plugin_trust\":" + options.plugin_trust_json + ",")
+         << (options.signing_keys_dir.empty() ? "" : "\"signing_keys\":{\"directory\":\"" + options.signing_keys_dir + "\"},")
+         << (options.closures_json.empty() ? "" : "\"closures\":" + options.closures_json + ",")
          << "\"plugins\":[" << plugins << "]}";
   config.close();
   std::rename(temporary.c_str(), config_path_.c_str());
@@ -256,6 +263,17 @@ std::string CreateSpainLocation(const std::string& base_url, const std::string& 
                                 "{\"name\":\"Tienda\",\"country\":\"ES\",\"country_config\":{\"system\":\"verifactu\","
                                 "\"nif\":\"" + nif + "\",\"legal_name\":\"Empresa Ficticia SL\",\"invoice_series\":\"T" +
                                     RandomSuffix() + "-\",\"installation_number\":\"" + installation + "\"}}",
+                                Auth(key));
+  EXPECT_EQ(created.status, 201) << created.body;
+  return Text(ParseJson(created.body), "id");
+}
+
+std::string CreateFranceLocation(const std::string& base_url, const std::string& key, const std::string& siret,
+                                 const std::string& register_id) {
+  HttpResult created = HttpCall("POST", base_url + "/v1/locations",
+                                "{\"name\":\"Boutique\",\"country\":\"FR\",\"country_config\":{\"system\":\"nf525\","
+                                "\"siret\":\"" + siret + "\",\"register_id\":\"" + register_id +
+                                    "\",\"establishment\":\"Boulangerie Fictive\"}}",
                                 Auth(key));
   EXPECT_EQ(created.status, 201) << created.body;
   return Text(ParseJson(created.body), "id");

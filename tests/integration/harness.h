@@ -62,6 +62,12 @@ struct HostOptions {
   std::string spain_location_versions = "{}";
   // "plugin_trust" object, e.g. {"mode": "strict", "trusted_keys": [...]}; empty: the default.
   std::string plugin_trust_json;
+  // Adds the France NF525 plugin (built file), country FR, system "nf525".
+  bool with_france = false;
+  // signing_keys.directory; empty: the host's default (next to plugin_cache_dir).
+  std::string signing_keys_dir;
+  // "closures" object, e.g. {"schedule": false}; empty: the default.
+  std::string closures_json;
   // Rate limit tier of test keys; the default is high enough that no other test is throttled.
   std::string sandbox_tier_json = "{\"requests_per_minute\":1000000,\"burst\":1000000}";
 };
@@ -96,6 +102,9 @@ std::string CreateAccount(const std::string& base_url);
 // Creates a Spanish VERI*FACTU location and returns its id.
 std::string CreateSpainLocation(const std::string& base_url, const std::string& key, const std::string& nif = "89890001K",
                                 const std::string& installation = "1");
+// Creates a French NF525 register (location) and returns its id.
+std::string CreateFranceLocation(const std::string& base_url, const std::string& key,
+                                 const std::string& siret = "73282932000074", const std::string& register_id = "CAISSE-01");
 // A valid sale body for `location_id`: 2 x 2.50 + 1 x 3.00 at 10 %, total 8.00.
 std::string SaleBody(const std::string& location_id);
 

@@ -19,6 +19,16 @@ class CircuitBreaker;
 namespace fiscal::webhooks {
 class WebhookStore;
 }  // namespace fiscal::webhooks
+namespace fiscal::keys {
+class KeyStore;
+}  // namespace fiscal::keys
+namespace fiscal::journal {
+class RegisterService;
+class ClosureScheduler;
+}  // namespace fiscal::journal
+namespace fiscal::store {
+class ChainRecordsStore;
+}  // namespace fiscal::store
 
 namespace fiscal::api {
 
@@ -37,6 +47,12 @@ struct App {
   redis::RateLimiter* rate_limiter = nullptr;
   redis::CircuitBreaker* circuit_breaker = nullptr;
   MaintenanceMode* maintenance = nullptr;
+  // Signing keys of registers that sign their records (France). Null: such plugins cannot sign.
+  keys::KeyStore* keys = nullptr;
+  // Duplicates, closures, journal events and archives of registers.
+  store::ChainRecordsStore* chain_records = nullptr;
+  journal::RegisterService* registers = nullptr;
+  journal::ClosureScheduler* closure_scheduler = nullptr;
   // Re-reads the configuration file and reloads one plugin (name) or all (empty name). Empty when
   // the host has no configuration file to re-read.
   std::function<Status(const std::string& plugin_name)> reload_plugins;
@@ -49,5 +65,6 @@ void AddSystemRoutes(App& app, http::Router& router);
 void AddAccountRoutes(App& app, http::Router& router);
 void AddLocationRoutes(App& app, http::Router& router);
 void AddTransactionRoutes(App& app, http::Router& router);
+void AddRegisterRoutes(App& app, http::Router& router);
 
 }  // namespace fiscal::api

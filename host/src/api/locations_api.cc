@@ -1,8 +1,10 @@
 // POST and GET /v1/locations, GET /v1/locations/{id}.
 #include "api/app.h"
+#include "keys/key_store.h"
 #include "api/auth.h"
 #include "api/input.h"
 #include "api/views.h"
+#include "common/json.h"
 #include "common/json_tree.h"
 
 namespace fiscal::api {
@@ -82,6 +84,26 @@ http::Response CreateLocation(App& app, http::Request& request) {
   const json::Node* issuer_key = validated->Find("issuer_key");
   row.issuer_key = issuer_key != nullptr && issuer_key->IsString() && !issuer_key->text().empty() ? issuer_key->text()
                                                                                                  : row.chain_key;
+  // What the plugin declares about the location's records, kept for the later operations.
+  std::string profile;
+  for (const char* member : {"signing_key", "features", "submission", "time_zone"}) {
+    const json::Node* node = validated->Find(member);
+    if (node == nullptr) continue;
+    profile += std::string(profile.empty() ? "" : ",") + json::Quote(member) + ":" + node->ToJson();
+  }
+  row.profile = "{" + profile + "}";
+
+  // A register that signs its own records gets its key before its first record.
+  const json::Node* signing_key = validated->Find("signing_key");
+  if (signing_key != nullptr && signing_key->IsString()) {
+    if (app.keys == nullptr) {
+      return http::ErrorResponse(Status::Unavailable("this server has no signing key store configured; the "
+                                                     "operator must set signing_keys.directory"));
+    }
+    Status key = app.keys->EnsureKey(principal->account_id, signing_key->text());
+    if (!key.ok()) return http::ErrorResponse(key);
+  }
+
   auto created = app.accounts->CreateLocation(row);
   if (!created.ok()) return http::ErrorResponse(created.status());
   return http::Response::Json(201, LocationJson(*created));

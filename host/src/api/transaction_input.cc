@@ -57,6 +57,57 @@ Status ParseItem(const json::Node& node, const std::string& path, ItemInput& ite
   return Status::Ok();
 }
 
+bool IsPaymentMethod(const std::string& method) {
+  return method == "cash" || method == "card" || method == "transfer" || method == "other";
+}
+
+// Reads "payments" when present. They must cover the total: exactly, or with cash tendered above it
+// (the change given back is then part of the record, see field case C20).
+Status ParsePayments(const json::Node& body, TransactionInput& input) {
+  const json::Node* payments = body.Find("payments");
+  if (payments == nullptr || payments->IsNull()) return Status::Ok();
+  if (!payments->IsArray() || payments->items().empty() || payments->items().size() > kMaxPayments) {
+    return Status::InvalidArgument("payments", "payments must be an array of 1 to " + std::to_string(kMaxPayments) +
+                                                   " {method, amount}");
+  }
+
+  Decimal paid;
+  bool has_cash = false;
+  for (size_t i = 0; i < payments->items().size(); ++i) {
+    const json::Node& node = payments->items()[i];
+    std::string path = "payments[" + std::to_string(i) + "]";
+    if (!node.IsObject()) return Status::InvalidArgument(path, path + " must be an object {method, amount}");
+    PaymentInput payment;
+    auto method = ReadString(node, "method", path, 16, true);
+    if (!method.ok()) return method.status();
+    payment.method = **method;
+    if (!IsPaymentMethod(payment.method)) {
+      return Status::InvalidArgument(path + ".method", path + ".method must be one of cash, card, transfer, other");
+    }
+    auto amount = ReadDecimal(node, "amount", path, true);
+    if (!amount.ok()) return amount.status();
+    payment.amount = **amount;
+    if (payment.amount <= Decimal() || payment.amount.scale() > 2 || payment.amount >= kMaxAmount) {
+      return Status::InvalidArgument(path + ".amount", path + ".amount must be greater than 0, below 1000000000000, "
+                                                          "with at most 2 decimals");
+    }
+    paid = paid + payment.amount;
+    has_cash = has_cash || payment.method == "cash";
+    input.payments.push_back(std::move(payment));
+  }
+
+  if (paid < input.total_amount) {
+    return Status::InvalidArgument("payments", "payments add up to " + paid.ToString() + " but total_amount is " +
+                                                   input.total_amount.ToString() + "; list every payment");
+  }
+  if (paid > input.total_amount && !has_cash) {
+    return Status::InvalidArgument("payments", "payments exceed total_amount by " + (paid - input.total_amount).ToString() +
+                                                   "; only cash may be tendered above the total, because the change "
+                                                   "is given back in cash");
+  }
+  return Status::Ok();
+}
+
 Status ParseCustomer(const json::Node& node, CustomerInput& customer) {
   const std::string path = "customer";
   if (!node.IsObject()) return Status::InvalidArgument(path, "customer must be an object");
@@ -159,6 +210,13 @@ Result<TransactionInput> ParseTransactionInput(const json::Node& body) {
   if (!description.ok()) return description.status();
   input.description = description->value_or("");
 
+  if (const json::Node* training = body.Find("training"); training != nullptr && !training->IsNull()) {
+    if (!training->IsBool()) {
+      return Status::InvalidArgument("training", "training must be true (a training-mode sale) or false");
+    }
+    input.training = training->boolean();
+  }
+
   auto currency = ReadString(body, "currency", "", 3, true);
   if (!currency.ok()) return currency.status();
   input.currency = **currency;
@@ -202,6 +260,7 @@ Result<TransactionInput> ParseTransactionInput(const json::Node& body) {
     return Status::InvalidArgument("total_amount", "total_amount must be greater than 0 with at most 2 decimals");
   }
   FISCAL_RETURN_IF_ERROR(ComputeTotals(input));
+  FISCAL_RETURN_IF_ERROR(ParsePayments(body, input));
 
   // The server's split is authoritative; the client's, when sent, must agree with it.
   input.pretax_amount = Decimal();
@@ -259,7 +318,16 @@ std::string TransactionToPluginJson(const TransactionInput& input, const std::st
     out += "{\"tax_rate\":" + percent(group.tax_rate) + ",\"base\":" + amount(group.base) + ",\"tax\":" +
            amount(group.tax) + "}";
   }
-  out += "],\"pretax_amount\":" + amount(input.pretax_amount) + ",\"tax_amount\":" + amount(input.tax_amount) +
+  out += "]";
+  if (!input.payments.empty()) {
+    out += ",\"payments\":[";
+    for (size_t i = 0; i < input.payments.size(); ++i) {
+      out += std::string(i > 0 ? "," : "") + "{\"method\":" + json::Quote(input.payments[i].method) +
+             ",\"amount\":" + amount(input.payments[i].amount) + "}";
+    }
+    out += "]";
+  }
+  out += ",\"pretax_amount\":" + amount(input.pretax_amount) + ",\"tax_amount\":" + amount(input.tax_amount) +
          ",\"total_amount\":" + amount(input.total_amount) + ",\"customer\":";
   if (input.customer) {
     const CustomerInput& c = *input.customer;

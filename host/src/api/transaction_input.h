@@ -28,6 +28,12 @@ struct TaxGroup {
   Decimal tax;
 };
 
+// One means of payment. Cash may exceed the total: the plugin records the change given back.
+struct PaymentInput {
+  std::string method;  // cash, card, transfer or other
+  Decimal amount;
+};
+
 struct CustomerInput {
   std::string tax_id;
   std::string name;
@@ -50,10 +56,16 @@ struct TransactionInput {
   Decimal tax_amount;
   Decimal total_amount;
   std::optional<CustomerInput> customer;
+  // Optional split of the payment; empty when the client sent only payment_method.
+  std::vector<PaymentInput> payments;
+  // A training-mode sale (France "mode école"): signed in its own chain, never in the totals.
+  bool training = false;
 };
 
 // Maximum number of items in one transaction.
 constexpr size_t kMaxItems = 1000;
+// Maximum number of payments in one transaction.
+constexpr size_t kMaxPayments = 20;
 
 // Checks the body and computes the totals. The client's total_amount must equal the sum of the
 // item amounts exactly; pretax_amount and tax_amount are optional, and when given they must add up

@@ -14,48 +14,14 @@
 #include "common/json.h"
 #include "common/json_tree.h"
 #include "common/log.h"
+#include "journal/register_service.h"
+#include "plugins/issued_record.h"
 #include "receipt/receipt.h"
 
 namespace fiscal::api {
 namespace {
 
 using json::Quote;
-
-// Reads the plugin's issue_record result into the form the store keeps.
-Result<store::IssuedRecord> ParseIssued(const plugins::LoadedPlugin& plugin, const std::string& text) {
-  auto malformed = [&](const std::string& what) {
-    return Status::Internal("plugin " + plugin.descriptor().name + " returned a malformed issue_record result: " + what);
-  };
-  Result<json::Node> parsed = json::Parse(text, "issue_record result");
-  if (!parsed.ok()) return malformed(parsed.status().message());
-
-  store::IssuedRecord record;
-  struct Field {
-    const char* name;
-    std::string* target;
-    bool required;
-  } strings[] = {{"fiscal_id", &record.fiscal_id, true},   {"record_type", &record.record_type, true},
-                 {"document", &record.document, true},     {"document_type", &record.document_type, true},
-                 {"hash", &record.hash, true},             {"qr_payload", &record.qr_payload, false}};
-  for (const Field& field : strings) {
-    const json::Node* node = parsed->Find(field.name);
-    if (node == nullptr || !node->IsString()) {
-      if (field.required) return malformed(std::string("\"") + field.name + "\" is missing or not a string");
-      continue;
-    }
-    *field.target = node->text();
-  }
-  struct Document {
-    const char* name;
-    std::string* target;
-  } documents[] = {{"chain_state", &record.chain_state}, {"record_data", &record.record_data}, {"receipt", &record.receipt}};
-  for (const Document& document : documents) {
-    const json::Node* node = parsed->Find(document.name);
-    if (node == nullptr || !node->IsObject()) return malformed(std::string("\"") + document.name + "\" is not an object");
-    *document.target = node->ToJson();
-  }
-  return record;
-}
 
 // Maps a field path of the plugin's input ("transaction.customer.name") to the request's
 // ("customer.name"). The plugin receives per-rate totals that the server computed from the items, so
@@ -71,29 +37,35 @@ std::string RequestField(const std::string& plugin_field) {
 // Builds the issue_record input around one chain position.
 std::string IssueInput(const std::string& operation, const std::string& environment, const store::LocationRow& location,
                        const std::string& transaction_json, const store::ChainPosition& position,
-                       const std::string& chain_key) {
+                       const store::IssueRequest& issue) {
   return "{\"operation\":" + Quote(operation) + ",\"environment\":" + Quote(environment) + ",\"now\":" +
-         Quote(position.generated_at) + ",\"location\":" + location.country_config + ",\"transaction\":" +
-         transaction_json + ",\"original\":" + (position.original_record.empty() ? "null" : position.original_record) +
-         ",\"chain\":{\"key\":" + Quote(chain_key) + ",\"sequence\":" + std::to_string(position.sequence) +
-         ",\"previous\":" + (position.previous_state.empty() ? "null" : position.previous_state) + "}}";
+         Quote(position.generated_at) + ",\"training\":" + (issue.training ? "true" : "false") + ",\"location\":" +
+         location.country_config + ",\"transaction\":" + transaction_json + ",\"original\":" +
+         (position.original_record.empty() ? "null" : position.original_record) + ",\"chain\":{\"key\":" +
+         Quote(issue.chain_key) + ",\"name\":" + Quote(issue.training ? journal::kTraining : journal::kTickets) +
+         ",\"sequence\":" + std::to_string(position.sequence) + ",\"previous\":" +
+         (position.previous_state.empty() ? "null" : position.previous_state) + "}}";
 }
 
 // Runs the plugin inside the store's transaction; see TransactionsStore::Issue.
-store::RecordBuilder MakeBuilder(std::shared_ptr<const plugins::LoadedPlugin> plugin, const std::string& operation,
-                                 const store::Principal& principal, const store::LocationRow& location,
-                                 const http::Request& request, std::function<std::string(const store::ChainPosition&)> transaction_json) {
-  return [=, &request](const store::ChainPosition& position) -> Result<store::IssuedRecord> {
+store::RecordBuilder MakeBuilder(const App& app, std::shared_ptr<const plugins::LoadedPlugin> plugin,
+                                 const store::IssueRequest& issue, const store::Principal& principal,
+                                 const store::LocationRow& location, const http::Request& request,
+                                 std::function<std::string(const store::ChainPosition&)> transaction_json) {
+  const keys::KeyStore* keys = app.keys;
+  return [=, &request, &issue](const store::ChainPosition& position) -> Result<store::IssuedRecord> {
     plugins::CallContext context;
     context.request_id = request.request_id;
     context.account_id = principal.account_id;
     context.location_id = location.id;
     context.environment = principal.environment;
+    context.key_store = keys;
     plugins::CallOutcome outcome = plugin->IssueRecord(
-        IssueInput(operation, principal.environment, location, transaction_json(position), position, location.chain_key),
+        IssueInput(issue.operation, principal.environment, location, transaction_json(position), position, issue),
         context);
     if (!outcome.ok()) {
       Status status = outcome.ToStatus("issue_record");
+      if (status.error_code() == "signing_key_unavailable") return status;
       if (status.code() == StatusCode::kUnavailable) {
         // issue_record never uses the network, so "transport" here is a plugin bug.
         return Status::Internal("plugin " + plugin->descriptor().name + " failed to issue the record");
@@ -101,8 +73,20 @@ store::RecordBuilder MakeBuilder(std::shared_ptr<const plugins::LoadedPlugin> pl
       if (status.code() == StatusCode::kInvalidArgument) return Status::InvalidArgument(RequestField(status.field()), status.message());
       return status;
     }
-    return ParseIssued(*plugin, outcome.result);
+    return plugins::ParseIssuedRecord(plugin->descriptor().name, outcome.result);
   };
+}
+
+// Issues through the store, journaling first an open signing-key outage of the location and
+// counting the request when the key is still unavailable.
+Result<std::string> IssueWithJournal(App& app, const store::IssueRequest& issue, const store::RecordBuilder& builder,
+                                     const store::LocationRow& location, const journal::Actor& actor) {
+  if (app.registers != nullptr) FISCAL_RETURN_IF_ERROR(app.registers->JournalOpenIncident(location, actor));
+  auto id = app.transactions->Issue(issue, builder);
+  if (!id.ok() && id.status().error_code() == "signing_key_unavailable" && app.registers != nullptr) {
+    app.registers->NoteSigningRefusal(location, actor);
+  }
+  return id;
 }
 
 http::Response Created(App& app, const store::Principal& principal, const std::string& id, int code) {
@@ -135,6 +119,7 @@ store::IssueRequest BaseIssueRequest(const App& app, const http::Request& reques
   issue.issuer_key = location.issuer_key;
   issue.operation = operation;
   issue.max_attempts = app.config->submission.max_attempts;
+  issue.submit = journal::ProfileString(location, "submission") != "none";
   MarkIdempotency(request, issue);
   return issue;
 }
@@ -176,14 +161,24 @@ http::Response CreateTransaction(App& app, http::Request& request) {
   issue.body_json = body->ToJson();
   issue.original_transaction_id = input->original_transaction_id;
 
+  if (input->training) {
+    if (!journal::HasFeature(*location, journal::kTraining)) {
+      return http::ErrorResponse(Status::InvalidArgument(
+          "training", "the plugin serving this location has no training mode; omit training or set it to false"));
+    }
+    issue.training = true;
+    issue.chain_key = journal::ChainKey(*location, journal::kTraining);
+  }
+
   const TransactionInput& parsed = *input;
   bool negate = parsed.type == "refund";
-  auto builder = MakeBuilder(plugin, parsed.type, *principal, *location, request,
+  auto builder = MakeBuilder(app, plugin, issue, *principal, *location, request,
                              [&parsed, negate](const store::ChainPosition& position) {
                                return TransactionToPluginJson(parsed, position.transaction_id, position.invoice_number,
                                                               negate);
                              });
-  auto id = app.transactions->Issue(issue, builder);
+  journal::Actor actor{request.request_id, principal->account_id, principal->environment};
+  auto id = IssueWithJournal(app, issue, builder, *location, actor);
   if (!id.ok()) return http::ErrorResponse(id.status());
 
   log::Info("transaction issued", {{"request_id", request.request_id}, {"transaction_id", *id},
@@ -213,12 +208,17 @@ http::Response CancelTransaction(App& app, http::Request& request) {
   store::IssueRequest issue =
       BaseIssueRequest(app, request, principal->account_id, existing->environment, *location, *plugin, "cancel");
   issue.original_transaction_id = id;
+  if (existing->training) {
+    issue.training = true;
+    issue.chain_key = journal::ChainKey(*location, journal::kTraining);
+  }
 
   std::string transaction_json = "{\"id\":" + Quote(id) + ",\"type\":" + Quote(existing->type) +
                                  ",\"invoice_number\":" + Quote(existing->invoice_number) + "}";
-  auto builder = MakeBuilder(plugin, "cancel", *principal, *location, request,
+  auto builder = MakeBuilder(app, plugin, issue, *principal, *location, request,
                              [transaction_json](const store::ChainPosition&) { return transaction_json; });
-  auto result = app.transactions->Issue(issue, builder);
+  journal::Actor actor{request.request_id, principal->account_id, existing->environment};
+  auto result = IssueWithJournal(app, issue, builder, *location, actor);
   if (!result.ok()) return http::ErrorResponse(result.status());
 
   log::Info("transaction cancelled", {{"request_id", request.request_id}, {"transaction_id", id},
@@ -256,9 +256,9 @@ http::Response ListTransactions(App& app, http::Request& request) {
     return http::ErrorResponse(Status::InvalidArgument("location_id", "location_id must be a location id (a UUID)"));
   }
   if (!filter.status.empty() && filter.status != "pending" && filter.status != "registered" &&
-      filter.status != "registered_with_errors" && filter.status != "rejected") {
+      filter.status != "registered_with_errors" && filter.status != "rejected" && filter.status != "signed") {
     return http::ErrorResponse(Status::InvalidArgument(
-        "status", "status must be one of pending, registered, registered_with_errors, rejected"));
+        "status", "status must be one of pending, registered, registered_with_errors, rejected, signed"));
   }
   if (!filter.type.empty() && filter.type != "sale" && filter.type != "refund") {
     return http::ErrorResponse(Status::InvalidArgument("type", "type must be sale or refund"));
@@ -283,7 +283,9 @@ Result<store::RecordRow> SelectRecord(const store::TransactionRow& transaction, 
     return Status::InvalidArgument("record", "record must be \"sale\" (the transaction's own record) or \"cancel\"");
   }
   for (const store::RecordRow& record : transaction.records) {
-    if ((which == "cancel") == (record.operation == "cancel")) return record;
+    if (which == "cancel" ? record.operation == "cancel" : record.operation == "sale" || record.operation == "refund") {
+      return record;
+    }
   }
   return Status::NotFound("transaction " + transaction.id + " has no " + (which.empty() ? "sale" : which) + " record");
 }
@@ -371,6 +373,7 @@ std::shared_ptr<http::Router> BuildRouter(App& app) {
   AddAccountRoutes(app, *router);
   AddLocationRoutes(app, *router);
   AddTransactionRoutes(app, *router);
+  AddRegisterRoutes(app, *router);
   return router;
 }
 

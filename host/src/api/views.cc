@@ -62,22 +62,29 @@ std::string RecordJson(const store::RecordRow& record, const std::string& transa
 std::string TransactionJson(const store::TransactionRow& t) {
   const store::RecordRow* own = nullptr;
   const store::RecordRow* cancel = nullptr;
+  int duplicates = 0;
   for (const store::RecordRow& record : t.records) {
     if (record.operation == "cancel") {
       cancel = &record;
+    } else if (record.operation == "duplicate") {
+      ++duplicates;
     } else {
       own = &record;
     }
   }
+  // Countries that print a signature extract (France) keep it in the record data.
+  std::string extract = own ? Member(own->record_data, "extract") : "null";
 
   std::string out = "{\"id\":" + Quote(t.id) + ",\"object\":\"transaction\",\"location_id\":" + Quote(t.location_id) +
                     ",\"environment\":" + Quote(t.environment) + ",\"sandbox_mode\":" +
                     (t.environment == "test" ? "\"emulator\"" : "null") + ",\"type\":" + Quote(t.type) +
-                    ",\"status\":" + Quote(t.status) + ",\"cancelled\":" + (t.cancelled_at.empty() ? "false" : "true") +
+                    ",\"status\":" + Quote(t.status) + ",\"training\":" + (t.training ? "true" : "false") +
+                    ",\"cancelled\":" + (t.cancelled_at.empty() ? "false" : "true") +
                     ",\"invoice_number\":" + Quote(t.invoice_number) + ",\"fiscal_id\":" +
                     (own ? Quote(own->fiscal_id) : "null") + ",\"hash\":" + (own ? Quote(own->hash) : "null") +
                     ",\"qr_payload\":" + (own ? OrNull(own->qr_payload) : "null") + ",\"authority_reference\":" +
-                    (own ? OrNull(own->authority_reference) : "null") + ",\"timestamp\":" + Quote(t.client_timestamp) +
+                    (own ? OrNull(own->authority_reference) : "null") + ",\"signature_extract\":" + extract +
+                    ",\"duplicates\":" + std::to_string(duplicates) + ",\"timestamp\":" + Quote(t.client_timestamp) +
                     ",\"currency\":" + Quote(t.currency) + ",\"payment_method\":" + Quote(t.payment_method) +
                     ",\"pretax_amount\":" + Amount(t.pretax_amount) + ",\"tax_amount\":" + Amount(t.tax_amount) +
                     ",\"total_amount\":" + Amount(t.total_amount) + ",\"items\":" + Member(t.body, "items") +

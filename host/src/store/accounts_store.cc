@@ -7,7 +7,8 @@ namespace {
 
 const char* kLocationColumns =
     "id::text, account_id::text, name, country, coalesce(address, ''), coalesce(tax_id, ''), country_config::text, "
-    "plugin_name, chain_key, status, " FISCAL_SQL_TIME("created_at") ", " FISCAL_SQL_TIME("updated_at") ", issuer_key";
+    "plugin_name, chain_key, status, " FISCAL_SQL_TIME("created_at") ", " FISCAL_SQL_TIME("updated_at") ", issuer_key, "
+    "profile::text";
 
 LocationRow ReadLocation(const soci::row& row) {
   LocationRow location;
@@ -24,6 +25,7 @@ LocationRow ReadLocation(const soci::row& row) {
   location.created_at = row.get<std::string>(10);
   location.updated_at = row.get<std::string>(11);
   location.issuer_key = row.get<std::string>(12);
+  location.profile = row.get<std::string>(13);
   return location;
 }
 
@@ -143,12 +145,12 @@ Result<LocationRow> AccountsStore::CreateLocation(const LocationRow& input) {
 
     soci::row row;
     session << std::string("INSERT INTO locations (account_id, name, country, address, tax_id, country_config, plugin_name, "
-                           "chain_key, issuer_key) VALUES (:a::uuid, :n, :c, nullif(:ad, ''), nullif(:t, ''), :cc::jsonb, :p, "
-                           ":k, :i) RETURNING ") +
+                           "chain_key, issuer_key, profile) VALUES (:a::uuid, :n, :c, nullif(:ad, ''), nullif(:t, ''), :cc::jsonb, "
+                           ":p, :k, :i, :pr::jsonb) RETURNING ") +
                    kLocationColumns,
         soci::use(input.account_id), soci::use(input.name), soci::use(input.country), soci::use(input.address),
         soci::use(input.tax_id), soci::use(input.country_config), soci::use(input.plugin_name),
-        soci::use(input.chain_key), soci::use(input.issuer_key), soci::into(row);
+        soci::use(input.chain_key), soci::use(input.issuer_key), soci::use(input.profile), soci::into(row);
     location = ReadLocation(row);
     transaction.commit();
     return Status::Ok();
@@ -187,6 +189,29 @@ Result<std::vector<LocationRow>> AccountsStore::ListLocations(const std::string&
   });
   if (!status.ok()) return status;
   return locations;
+}
+
+Result<std::vector<RegisterRow>> AccountsStore::ListRegisters(const std::string& feature) {
+  std::vector<RegisterRow> registers;
+  Status status = database_.Run([&](soci::session& session) {
+    // A register exists in an environment once its main chain has a head there.
+    soci::rowset<soci::row> rows =
+        (session.prepare << std::string("SELECT ") + kLocationColumns +
+                                ", environment FROM (SELECT l.*, c.environment FROM locations l JOIN chains c "
+                                "ON c.plugin_name = l.plugin_name AND c.chain_key = l.chain_key "
+                                "WHERE l.status = 'active' AND l.profile->'features' @> jsonb_build_array(:f::text)) r "
+                                "ORDER BY created_at, id, environment",
+         soci::use(feature));
+    for (const soci::row& row : rows) {
+      RegisterRow entry;
+      entry.location = ReadLocation(row);
+      entry.environment = row.get<std::string>(14);
+      registers.push_back(std::move(entry));
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return registers;
 }
 
 }  // namespace fiscal::store

@@ -31,6 +31,15 @@ struct LocationRow {
   std::string id, account_id, name, country, address, tax_id, country_config, plugin_name, chain_key, status,
       created_at, updated_at;
   std::string issuer_key;  // the taxpayer the location reports for (for Spain, the NIF)
+  // What the plugin declared for the location (JSON object text): "signing_key", "features",
+  // "submission", "time_zone". "{}" for plugins that declare nothing.
+  std::string profile = "{}";
+};
+
+// A location and one environment in which its records exist.
+struct RegisterRow {
+  LocationRow location;
+  std::string environment;
 };
 
 class AccountsStore {
@@ -53,6 +62,9 @@ class AccountsStore {
   // Returns the location when it belongs to `account_id`, else kNotFound.
   Result<LocationRow> GetLocation(const std::string& account_id, const std::string& location_id);
   Result<std::vector<LocationRow>> ListLocations(const std::string& account_id, int limit, int offset, long& total);
+  // Every active location, of every account, whose profile lists `feature`, once per environment
+  // in which it has records.
+  Result<std::vector<RegisterRow>> ListRegisters(const std::string& feature);
 
  private:
   Database& database_;

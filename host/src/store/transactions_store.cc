@@ -6,31 +6,10 @@
 
 #include "common/json.h"
 #include "store/accounts_store.h"
+#include "store/chains.h"
 
 namespace fiscal::store {
 namespace {
-
-struct ChainHead {
-  long long id = 0;
-  long long last_sequence = 0;
-  std::string last_state;
-};
-
-// Creates the chain on first use, then locks its head row until the transaction ends.
-ChainHead LockChain(soci::session& session, const IssueRequest& request) {
-  session << "INSERT INTO chains (plugin_name, environment, chain_key) VALUES (:p, :e, :k) "
-             "ON CONFLICT (plugin_name, environment, chain_key) DO NOTHING",
-      soci::use(request.plugin_name), soci::use(request.environment), soci::use(request.chain_key);
-
-  ChainHead head;
-  soci::indicator state_indicator = soci::i_null;
-  session << "SELECT id, last_sequence, last_state::text FROM chains "
-             "WHERE plugin_name = :p AND environment = :e AND chain_key = :k FOR UPDATE",
-      soci::use(request.plugin_name), soci::use(request.environment), soci::use(request.chain_key),
-      soci::into(head.id), soci::into(head.last_sequence), soci::into(head.last_state, state_indicator);
-  if (state_indicator != soci::i_ok) head.last_state.clear();
-  return head;
-}
 
 bool InvoiceNumberUsed(soci::session& session, const IssueRequest& request, const std::string& number) {
   int used = 0;
@@ -66,8 +45,8 @@ Status LoadOriginal(soci::session& session, const IssueRequest& request, ChainPo
                     std::string& original_type) {
   soci::row row;
   session << "SELECT t.type, CASE WHEN t.cancelled_at IS NULL THEN 'no' ELSE 'yes' END, t.location_id::text, r.fiscal_id, r.hash, r.record_type, "
-             "r.record_data::text, r.status FROM transactions t JOIN fiscal_records r ON r.transaction_id = t.id AND "
-             "r.operation <> 'cancel' WHERE t.id = :t::uuid AND t.account_id = :a::uuid FOR UPDATE OF t",
+             "r.record_data::text, r.status, t.training::int FROM transactions t JOIN fiscal_records r ON r.transaction_id = t.id AND "
+             "r.operation IN ('sale', 'refund') WHERE t.id = :t::uuid AND t.account_id = :a::uuid FOR UPDATE OF t",
       soci::use(request.original_transaction_id), soci::use(request.account_id), soci::into(row);
   if (!session.got_data()) {
     return Status::NotFound("transaction " + request.original_transaction_id + " not found");
@@ -82,6 +61,12 @@ Status LoadOriginal(soci::session& session, const IssueRequest& request, ChainPo
     return Status::Conflict("original_rejected", "the authority rejected the record of transaction " +
                                                      request.original_transaction_id +
                                                      ", so it holds nothing to cancel or refund");
+  }
+  if ((row.get<int>(8) != 0) != request.training) {
+    return Status::InvalidArgument("original_transaction_id",
+                                   request.training ? "the original transaction is not a training transaction"
+                                                    : "the original transaction is a training transaction; refund or "
+                                                      "cancel it in training mode");
   }
   if (row.get<std::string>(2) != request.location_id) {
     return Status::InvalidArgument("original_transaction_id",
@@ -146,7 +131,8 @@ const char* kTransactionColumns =
     "id::text, account_id::text, location_id::text, environment, type, status, invoice_number, "
     FISCAL_SQL_TIME("client_timestamp") ", currency, payment_method, pretax_amount::text, tax_amount::text, "
     "total_amount::text, body::text, coalesce(original_transaction_id::text, ''), "
-    "coalesce(" FISCAL_SQL_TIME("cancelled_at") ", ''), " FISCAL_SQL_TIME("created_at") ", " FISCAL_SQL_TIME("updated_at");
+    "coalesce(" FISCAL_SQL_TIME("cancelled_at") ", ''), " FISCAL_SQL_TIME("created_at") ", " FISCAL_SQL_TIME("updated_at")
+    ", training::int";
 
 TransactionRow ReadTransaction(const soci::row& row) {
   TransactionRow t;
@@ -169,13 +155,14 @@ TransactionRow ReadTransaction(const soci::row& row) {
   t.cancelled_at = row.get<std::string>(i++);
   t.created_at = row.get<std::string>(i++);
   t.updated_at = row.get<std::string>(i++);
+  t.training = row.get<int>(i++) != 0;
   return t;
 }
 
 void LoadRecords(soci::session& session, TransactionRow& transaction) {
   soci::rowset<soci::row> rows = (session.prepare << std::string("SELECT ") + kRecordColumns +
                                                          " FROM fiscal_records WHERE transaction_id = :t::uuid "
-                                                         "ORDER BY sequence",
+                                                         "ORDER BY created_at, sequence",
                                   soci::use(transaction.id));
   for (const soci::row& row : rows) transaction.records.push_back(ReadRecord(row));
 }
@@ -188,6 +175,8 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
     soci::transaction transaction(session);
     ChainPosition position;
     bool is_cancel = request.operation == "cancel";
+    const std::string initial_status = request.submit ? "pending" : "signed";
+    const int training = request.training ? 1 : 0;
 
     // Refunds and cancellations first lock the original transaction, so that two cancellations
     // of the same sale cannot both pass the checks.
@@ -206,7 +195,7 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
     }
 
     // Lock the chain head: from here until commit no other record can join this chain.
-    ChainHead head = LockChain(session, request);
+    ChainHead head = LockChain(session, request.plugin_name, request.environment, request.chain_key);
     position.chain_id = head.id;
     position.sequence = head.last_sequence + 1;
     position.previous_state = head.last_state;
@@ -239,15 +228,15 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
     if (!is_cancel) {
       session << "INSERT INTO transactions (id, account_id, location_id, chain_id, environment, type, "
                  "original_transaction_id, invoice_number, client_timestamp, currency, payment_method, pretax_amount, "
-                 "tax_amount, total_amount, body) VALUES (:id::uuid, :a::uuid, :l::uuid, :c, :e, :ty, "
+                 "tax_amount, total_amount, body, training, status) VALUES (:id::uuid, :a::uuid, :l::uuid, :c, :e, :ty, "
                  "nullif(:o, '')::uuid, :n, :ts::timestamptz, :cu, :pm, :pre::numeric, :tax::numeric, :tot::numeric, "
-                 ":b::jsonb)",
+                 ":b::jsonb, :tr = 1, :st)",
           soci::use(position.transaction_id), soci::use(request.account_id), soci::use(request.location_id),
           soci::use(head.id), soci::use(request.environment), soci::use(request.operation),
           soci::use(request.original_transaction_id), soci::use(position.invoice_number),
           soci::use(request.client_timestamp), soci::use(request.currency), soci::use(request.payment_method),
           soci::use(request.pretax_amount), soci::use(request.tax_amount), soci::use(request.total_amount),
-          soci::use(request.body_json);
+          soci::use(request.body_json), soci::use(training), soci::use(initial_status);
       session << "INSERT INTO invoice_numbers (plugin_name, environment, issuer_key, invoice_number, transaction_id) "
                  "VALUES (:p, :e, :i, :n, :t::uuid)",
           soci::use(request.plugin_name), soci::use(request.environment), soci::use(request.issuer_key),
@@ -260,22 +249,26 @@ Result<std::string> TransactionsStore::Issue(const IssueRequest& request, const 
     std::string record_id;
     session << "INSERT INTO fiscal_records (transaction_id, account_id, chain_id, sequence, operation, record_type, "
                "plugin_name, plugin_version, fiscal_id, hash, document, document_type, qr_payload, record_data, "
-               "chain_state, receipt, generated_at) VALUES (:t::uuid, :a::uuid, :c, :s, :op, :rt, :pn, :pv, :f, :h, "
-               ":d, :dt, :q, :rd::jsonb, :cs::jsonb, :rc::jsonb, :g::timestamptz) RETURNING id::text",
+               "chain_state, receipt, generated_at, location_id, status) VALUES (:t::uuid, :a::uuid, :c, :s, :op, :rt, "
+               ":pn, :pv, :f, :h, :d, :dt, :q, :rd::jsonb, :cs::jsonb, :rc::jsonb, :g::timestamptz, :l::uuid, :st) "
+               "RETURNING id::text",
         soci::use(position.transaction_id), soci::use(request.account_id), soci::use(head.id),
         soci::use(position.sequence), soci::use(request.operation), soci::use(record->record_type),
         soci::use(request.plugin_name), soci::use(request.plugin_version), soci::use(record->fiscal_id),
         soci::use(record->hash), soci::use(record->document), soci::use(record->document_type),
         soci::use(record->qr_payload), soci::use(record->record_data), soci::use(record->chain_state),
-        soci::use(record->receipt), soci::use(position.generated_at), soci::into(record_id);
+        soci::use(record->receipt), soci::use(position.generated_at), soci::use(request.location_id),
+        soci::use(initial_status), soci::into(record_id);
 
-    // Queue the record for sending in the same transaction.
-    session << "INSERT INTO outbox (record_id, account_id, chain_id, sequence, max_attempts) "
-               "VALUES (:r::uuid, :a::uuid, :c, :s, :m)",
-        soci::use(record_id), soci::use(request.account_id), soci::use(head.id), soci::use(position.sequence),
-        soci::use(request.max_attempts);
-    session << "INSERT INTO submission_streams (chain_id) VALUES (:c) ON CONFLICT (chain_id) DO NOTHING",
-        soci::use(head.id);
+    // Queue the record for sending in the same transaction, unless it is final once signed.
+    if (request.submit) {
+      session << "INSERT INTO outbox (record_id, account_id, chain_id, sequence, max_attempts) "
+                 "VALUES (:r::uuid, :a::uuid, :c, :s, :m)",
+          soci::use(record_id), soci::use(request.account_id), soci::use(head.id), soci::use(position.sequence),
+          soci::use(request.max_attempts);
+      session << "INSERT INTO submission_streams (chain_id) VALUES (:c) ON CONFLICT (chain_id) DO NOTHING",
+          soci::use(head.id);
+    }
 
     session << "UPDATE chains SET last_sequence = :s, last_state = :st::jsonb, last_record_id = :r::uuid, "
                "updated_at = now() WHERE id = :c",

@@ -32,6 +32,12 @@ struct ChainPosition {
   std::string invoice_number;     // assigned number (sale, refund)
   std::string original_record;    // JSON {"fiscal_id","hash","record_type","record_data"} or empty
   std::string generated_at;       // RFC 3339 UTC, seconds: the record's generation time
+  // Closures only: the last ticket the closure covers and that ticket's chain state (JSON text,
+  // empty when the tickets chain has no record before the boundary).
+  long long subject_sequence = 0;
+  std::string subject_state;
+  // Duplicates only: 1 for the first reprint of the transaction, then 2, 3...
+  int copy_number = 0;
 };
 
 using RecordBuilder = std::function<Result<IssuedRecord>(const ChainPosition&)>;
@@ -41,6 +47,10 @@ struct IssueRequest {
   std::string issuer_key;  // invoice numbers are unique per issuer (for Spain, the NIF)
   std::string operation;  // "sale" | "refund" | "cancel"
   int max_attempts = 50;  // sending attempts before the outbox entry is dead
+  // False for locations whose records are final once signed (submission "none"): no outbox entry,
+  // and the record and transaction get status "signed".
+  bool submit = true;
+  bool training = false;  // a training-mode sale, kept in its own chain
   // sale and refund:
   std::string invoice_series;
   std::string client_invoice_number;  // empty: assign the next number of the series
@@ -64,6 +74,7 @@ struct TransactionRow {
   std::string id, account_id, location_id, environment, type, status, invoice_number, client_timestamp, currency,
       payment_method, pretax_amount, tax_amount, total_amount, body, original_transaction_id, cancelled_at, created_at,
       updated_at;
+  bool training = false;
   std::vector<RecordRow> records;  // in chain order
 };
 
