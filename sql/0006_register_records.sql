@@ -27,6 +27,7 @@ UPDATE fiscal_records r SET location_id = t.location_id FROM transactions t WHER
 ALTER TABLE fiscal_records ADD CONSTRAINT fiscal_records_owner_check
   CHECK (transaction_id IS NOT NULL OR operation IN ('closure', 'event', 'archive'));
 CREATE INDEX fiscal_records_chain_time ON fiscal_records (chain_id, generated_at);
+CREATE INDEX fiscal_records_location ON fiscal_records (location_id, created_at);
 
 -- The guard learns the new column: a record's location is as permanent as the rest of it.
 CREATE OR REPLACE FUNCTION fiscal_records_guard() RETURNS trigger LANGUAGE plpgsql AS $$

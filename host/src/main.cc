@@ -71,8 +71,9 @@ std::unique_ptr<fiscal::store::Database> OpenDatabase(const fiscal::config::Host
 // After a successful reload: the registers journal the new configuration and, where the plugin
 // serving them changed version, the change.
 void JournalReload(fiscal::journal::RegisterService& registers) {
-  registers.JournalEverywhere(fiscal::journal::HostEvent("config_change", "host configuration reloaded"));
+  // Version changes first: they compare with the newest record, which the next event would be.
   registers.JournalVersionChanges();
+  registers.JournalEverywhere(fiscal::journal::HostEvent("config_change", "host configuration reloaded"));
 }
 
 int Run(int argc, char** argv) {
@@ -189,8 +190,8 @@ int Run(int argc, char** argv) {
   std::signal(SIGHUP, OnHangup);
   server.Start();
   submitter.Start();
-  registers.JournalEverywhere(fiscal::journal::HostEvent("start", std::string("fiscal-host ") + FISCAL_VERSION));
   registers.JournalVersionChanges();
+  registers.JournalEverywhere(fiscal::journal::HostEvent("start", std::string("fiscal-host ") + FISCAL_VERSION));
   if (config.closures.schedule) closure_scheduler.Start();
   if (webhooks != nullptr) webhook_sender.Start();
   fiscal::log::Info("fiscal-host started", {{"address", config.http.address},

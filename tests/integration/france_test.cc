@@ -385,6 +385,26 @@ TEST_F(FranceTest, HostStartAndStopAreJournaled) {
   EXPECT_NE(journal.body.find("\"start\""), std::string::npos) << journal.body;
 }
 
+TEST_F(FranceTest, ReloadAndPluginVersionChangeAreJournaled) {
+  StartHost();
+  SaleId();
+  std::vector<std::string> admin = {"Authorization: Bearer " + std::string(kAdminToken)};
+  HostOptions next = options_;
+  next.france_version = "1.0.1";
+  host_->RewriteConfig(next);
+  HttpResult reload = HttpCall("POST", base_ + "/v1/admin/plugins/france-nf525/reload", "", admin);
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  EXPECT_FALSE(SaleId().empty()) << "the register keeps selling on the new version";
+
+  HttpResult journal = Get("/v1/locations/" + location_ + "/journal?limit=100");
+  ASSERT_EQ(journal.status, 200) << journal.body;
+  EXPECT_NE(journal.body.find("\"config_change\""), std::string::npos) << journal.body;
+  EXPECT_NE(journal.body.find("france-nf525 1.0.0 -> 1.0.1"), std::string::npos) << journal.body;
+  EXPECT_EQ(database_->Query("SELECT plugin_version FROM fiscal_records WHERE operation = 'sale' ORDER BY created_at "
+                             "DESC LIMIT 1"),
+            "1.0.1");
+}
+
 TEST_F(FranceTest, BadInputGetsClearErrors) {
   StartHost();
   HttpResult bad_siret = Post("/v1/locations", "{\"name\":\"B\",\"country\":\"FR\",\"country_config\":{\"system\":"

@@ -209,7 +209,8 @@ void HostProcess::RewriteConfig(const HostOptions& options) {
   if (options.with_france) {
     plugins += std::string(plugins.empty() ? "" : ",") +
                "{\"name\":\"france-nf525\",\"country\":\"FR\",\"system\":\"nf525\",\"path\":\"" +
-               FISCAL_PLUGIN_DIR + "/france-nf525/1.0.0/libfiscal_france_nf525.so\"}";
+               FISCAL_PLUGIN_DIR + "/france-nf525/" + options.france_version + "/libfiscal_france_nf525" +
+               (options.france_version == "1.0.0" ? "" : "_next") + ".so\"}";
   }
   for (const std::string& extra : options.extra_plugins_json) plugins += (plugins.empty() ? "" : ",") + extra;
 

@@ -64,6 +64,7 @@ struct HostOptions {
   std::string plugin_trust_json;
   // Adds the France NF525 plugin (built file), country FR, system "nf525".
   bool with_france = false;
+  std::string france_version = "1.0.0";  // "1.0.1": the test-only second build
   // signing_keys.directory; empty: the host's default (next to plugin_cache_dir).
   std::string signing_keys_dir;
   // "closures" object, e.g. {"schedule": false}; empty: the default.

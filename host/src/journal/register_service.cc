@@ -363,11 +363,9 @@ int RegisterService::JournalVersionChanges() {
   for (const store::RegisterRow& entry : *registers) {
     auto plugin = plugins_.FindForLocation(entry.location.plugin_name, entry.location.id);
     if (!plugin) continue;
-    long total = 0;
-    auto last = records_.ListLatest(plugin->descriptor().name, entry.environment, ChainKey(entry.location, kJournal),
-                                    "", 1, 0, total);
+    auto last = records_.LatestPluginVersion(entry.location.id, entry.environment);
     if (!last.ok() || last->empty()) continue;
-    const std::string& before = last->front().plugin_version;
+    const std::string& before = *last;
     const std::string& now = plugin->descriptor().version;
     if (before == now) continue;
 

@@ -98,8 +98,8 @@ class RegisterService {
   // Failures are logged and do not stop the others. Returns the number of events written.
   int JournalEverywhere(const Event& event);
 
-  // Journals "plugin_version_change" in every register whose last journal record was written by
-  // another version of its plugin than the one serving it now.
+  // Journals "plugin_version_change" in every register whose newest record was written by another
+  // version of its plugin than the one serving it now.
   int JournalVersionChanges();
 
  private:

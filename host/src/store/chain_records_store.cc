@@ -241,6 +241,20 @@ Result<std::vector<ChainRecordRow>> ChainRecordsStore::ListLatest(const std::str
   return records;
 }
 
+Result<std::string> ChainRecordsStore::LatestPluginVersion(const std::string& location_id,
+                                                          const std::string& environment) {
+  std::string version;
+  Status status = database_.Run([&](soci::session& session) {
+    session << "SELECT r.plugin_version FROM fiscal_records r JOIN chains c ON c.id = r.chain_id "
+               "WHERE r.location_id = :l::uuid AND c.environment = :e ORDER BY r.created_at DESC LIMIT 1",
+        soci::use(location_id), soci::use(environment), soci::into(version);
+    if (!session.got_data()) version.clear();
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return version;
+}
+
 Result<ArchiveBlob> ChainRecordsStore::GetArchive(const std::string& account_id, const std::string& location_id,
                                                   const std::string& archive_id) {
   ArchiveBlob blob;

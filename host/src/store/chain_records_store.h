@@ -95,6 +95,9 @@ class ChainRecordsStore {
                                                  const std::string& chain_key, const std::string& operation, int limit,
                                                  int offset, long& total);
 
+  // The plugin version that wrote the location's newest record in `environment`, or "" when none.
+  Result<std::string> LatestPluginVersion(const std::string& location_id, const std::string& environment);
+
   // Returns the stored zip of an archive of the location, or kNotFound.
   Result<ArchiveBlob> GetArchive(const std::string& account_id, const std::string& location_id,
                                  const std::string& archive_id);

@@ -92,4 +92,10 @@ class FranceNf525Plugin {
 }  // namespace fiscal::france
 
 // Needs host API minor 1 for fiscal_host_api.sign.
-FISCAL_SDK_DEFINE_PLUGIN_WITH_MINOR(fiscal::france::FranceNf525Plugin, "france-nf525", "FR", "1.0.0", 1)
+// The tests build the same code as a second version, to check that a version change is journaled.
+#ifndef FISCAL_FRANCE_PLUGIN_VERSION
+#define FISCAL_FRANCE_PLUGIN_VERSION "1.0.0"
+#endif
+
+FISCAL_SDK_DEFINE_PLUGIN_WITH_MINOR(fiscal::france::FranceNf525Plugin, "france-nf525", "FR",
+                                    FISCAL_FRANCE_PLUGIN_VERSION, 1)
