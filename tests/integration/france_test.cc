@@ -265,6 +265,15 @@ TEST_F(FranceTest, DayOfSalesClosureArchiveAndTamperedCopies) {
       << "the closure total is the sum of the day's tickets (sales, refund, void; not training): " << closure.body;
   EXPECT_EQ(closure.body.find("14.20\",\"training"), std::string::npos);
 
+  // The perpetual grand total counts every ticket, the refund and the void, not the training sale.
+  HttpResult totals = Get("/v1/locations/" + location_ + "/grand-totals");
+  ASSERT_EQ(totals.status, 200) << totals.body;
+  const json::Node* perpetual = ParseJson(totals.body).Find("perpetual");
+  ASSERT_NE(perpetual, nullptr) << totals.body;
+  EXPECT_EQ(Text(*perpetual, "total"), "44.80") << totals.body;
+  EXPECT_EQ(Text(*perpetual, "absolute"), "97.20") << "5 x 14.20 + 12.00 + 14.20: " << totals.body;
+  EXPECT_NE(totals.body.find("\"day\""), std::string::npos) << "the day closure is listed: " << totals.body;
+
   // The journal has the login, the reprints and the closure, each signed.
   HttpResult journal = Get("/v1/locations/" + location_ + "/journal?limit=100");
   ASSERT_EQ(journal.status, 200) << journal.body;

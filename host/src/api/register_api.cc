@@ -101,6 +101,31 @@ http::Response CreateClosure(App& app, http::Request& request) {
                                        WrittenJson(app, *target, *written) + "}");
 }
 
+// The register's grand totals: the perpetual totals after its newest ticket, and per level the
+// totals at its last closure.
+http::Response GetGrandTotals(App& app, http::Request& request) {
+  auto target = LoadTarget(app, request, request.Param("id"), journal::kClosures);
+  if (!target.ok()) return http::ErrorResponse(target.status());
+  const std::string& plugin = target->location.plugin_name;
+  auto tickets = app.chain_records->HeadState(plugin, target->actor.environment,
+                                              journal::ChainKey(target->location, journal::kTickets));
+  if (!tickets.ok()) return http::ErrorResponse(tickets.status());
+  auto closures = app.chain_records->HeadState(plugin, target->actor.environment,
+                                               journal::ChainKey(target->location, journal::kClosures));
+  if (!closures.ok()) return http::ErrorResponse(closures.status());
+
+  auto member = [](const std::string& state, const char* name) {
+    Result<json::Node> parsed = json::Parse(state.empty() ? "{}" : state, "chain state");
+    const json::Node* node = parsed.ok() ? parsed->Find(name) : nullptr;
+    return node == nullptr ? std::string("null") : node->ToJson();
+  };
+  return http::Response::Json(
+      200, "{\"object\":\"grand_totals\",\"location_id\":" + Quote(target->location.id) + ",\"environment\":" +
+               Quote(target->actor.environment) + ",\"last_ticket_sequence\":" + member(*tickets, "sequence") +
+               ",\"perpetual\":" + member(*tickets, "cumulative") + ",\"closures\":" + member(*closures, "levels") +
+               "}");
+}
+
 http::Response ListChain(App& app, http::Request& request, const std::string& chain, const std::string& feature,
                          const std::string& operation) {
   auto target = LoadTarget(app, request, request.Param("id"), feature);
@@ -270,6 +295,7 @@ void AddRegisterRoutes(App& app, http::Router& router) {
   router.Add("GET", "/v1/locations/:id/closures", [&app](http::Request& r) {
     return ListChain(app, r, journal::kClosures, journal::kClosures, "closure");
   });
+  router.Add("GET", "/v1/locations/:id/grand-totals", [&app](http::Request& r) { return GetGrandTotals(app, r); });
   router.Add("POST", "/v1/locations/:id/events", [&app](http::Request& r) { return CreateEvent(app, r); });
   router.Add("GET", "/v1/locations/:id/journal", [&app](http::Request& r) { return ListJournal(app, r); });
   router.Add("POST", "/v1/locations/:id/archives", [&app](http::Request& r) { return CreateArchive(app, r); });

@@ -241,6 +241,20 @@ Result<std::vector<ChainRecordRow>> ChainRecordsStore::ListLatest(const std::str
   return records;
 }
 
+Result<std::string> ChainRecordsStore::HeadState(const std::string& plugin_name, const std::string& environment,
+                                                 const std::string& chain_key) {
+  std::string state;
+  Status status = database_.Run([&](soci::session& session) {
+    soci::indicator indicator = soci::i_null;
+    session << "SELECT last_state::text FROM chains WHERE plugin_name = :p AND environment = :e AND chain_key = :k",
+        soci::use(plugin_name), soci::use(environment), soci::use(chain_key), soci::into(state, indicator);
+    if (!session.got_data() || indicator != soci::i_ok) state.clear();
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return state;
+}
+
 Result<std::string> ChainRecordsStore::LatestPluginVersion(const std::string& location_id,
                                                           const std::string& environment) {
   std::string version;

@@ -95,6 +95,10 @@ class ChainRecordsStore {
                                                  const std::string& chain_key, const std::string& operation, int limit,
                                                  int offset, long& total);
 
+  // The state the newest record of a chain left (JSON text), or "" when the chain has no record.
+  Result<std::string> HeadState(const std::string& plugin_name, const std::string& environment,
+                                const std::string& chain_key);
+
   // The plugin version that wrote the location's newest record in `environment`, or "" when none.
   Result<std::string> LatestPluginVersion(const std::string& location_id, const std::string& environment);
 
