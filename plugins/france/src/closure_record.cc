@@ -156,15 +156,19 @@ struct ClosureRecord {
   Totals totals;
 };
 
+// Writes the totals of the tickets covered and the perpetual totals at the closure's end.
+void WriteClosureTotals(JsonWriter& writer, const ClosureRecord& closure) {
+  writer.Key("totals");
+  WriteTotals(writer, closure.totals);
+  writer.Key("perpetual");
+  WriteTotals(writer, closure.input->end);
+}
+
 std::string BuildDocument(const IssueContext& context, const std::string& fiscal_id,
                           const ClosureRecord& closure) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "fiscal_id", fiscal_id);
-  WriteLocationMembers(writer, context.location);
-  WriteUintMember(writer, "sequence", context.sequence);
-  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  JsonObjectText document;
+  JsonWriter& writer = document.writer();
+  WriteDocumentHead(writer, context, fiscal_id);
   WriteStringMember(writer, "period", closure.input->period);
   WriteStringMember(writer, "label", closure.input->label);
   writer.Key("tickets");
@@ -173,55 +177,40 @@ std::string BuildDocument(const IssueContext& context, const std::string& fiscal
   WriteUintMember(writer, "to_sequence", closure.input->to_sequence);
   WriteStringMember(writer, "last_signature", closure.input->last_signature);
   writer.EndObject();
-  writer.Key("totals");
-  WriteTotals(writer, closure.totals);
-  writer.Key("perpetual");
-  WriteTotals(writer, closure.input->end);
-  writer.EndObject();
-  return BufferText(buffer);
+  WriteClosureTotals(writer, closure);
+  return document.Finish();
 }
 
 std::string BuildPayload(const IssueContext& context, const ClosureRecord& closure,
-                         const std::string& digest) {
+                         const std::string& document) {
   std::string payload = PayloadBreakdown(closure.totals.rates);
   payload += "," + Decimal(closure.totals.total);
   payload += "," + Decimal(closure.input->end.absolute);
   payload += "," + FormatTimestamp(context.now);
   payload += "," + closure.input->period + ":" + closure.input->label;
   payload += "," + FormatSequence(context.sequence, kSequenceWidth);
-  payload += "," + std::string(FirstFlag(context.first()));
-  payload += "," + digest;
+  payload += PayloadTail(context, document);
   return payload;
 }
 
 std::string BuildRecordData(const IssueContext& context, const SignedPayload& signed_payload,
                             const ClosureRecord& closure) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteRecordDataHead(writer, kClosureFormatId, signed_payload);
-  WriteStringMember(writer, "register", context.location.register_id);
-  WriteUintMember(writer, "sequence", context.sequence);
-  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  JsonObjectText data;
+  JsonWriter& writer = data.writer();
+  WriteRecordDataHead(writer, context, kClosureFormatId, signed_payload);
   WriteStringMember(writer, "period", closure.input->period);
   WriteStringMember(writer, "label", closure.input->label);
   WriteUintMember(writer, "from_sequence", closure.from_sequence);
   WriteUintMember(writer, "to_sequence", closure.input->to_sequence);
-  writer.Key("totals");
-  WriteTotals(writer, closure.totals);
-  writer.Key("perpetual");
-  WriteTotals(writer, closure.input->end);
-  writer.EndObject();
-  return BufferText(buffer);
+  WriteClosureTotals(writer, closure);
+  return data.Finish();
 }
 
 std::string BuildChainState(const IssueContext& context, const SignedPayload& signed_payload,
                             const std::map<std::string, LevelState>& levels) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "signature", signed_payload.signature);
-  WriteUintMember(writer, "sequence", context.sequence);
+  JsonObjectText chain_state;
+  JsonWriter& writer = chain_state.writer();
+  WriteChainStateHead(writer, context, signed_payload);
   writer.Key("levels");
   writer.StartObject();
   for (std::string_view level : kLevels) {
@@ -236,19 +225,15 @@ std::string BuildChainState(const IssueContext& context, const SignedPayload& si
     writer.EndObject();
   }
   writer.EndObject();
-  writer.EndObject();
-  return BufferText(buffer);
+  return chain_state.Finish();
 }
 
 std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_id,
                          const ClosureRecord& closure, const SignedPayload& signed_payload) {
   const ClosureInput& input = *closure.input;
   auto euros = [](int64_t cents) { return FrenchDecimal(Decimal(cents)) + " EUR"; };
-  ReceiptFields receipt;
-  receipt.titre = PeriodTitle(input.period);
-  FillLocationReceipt(context.location, &receipt);
-  receipt.numero = fiscal_id;
-  receipt.date = FormatParisTime(context.now);
+  ReceiptFields receipt =
+      StartReceipt(context, PeriodTitle(input.period), fiscal_id, signed_payload);
   receipt.details.push_back(ReceiptDetail{"Période", FrenchLabel(input.label)});
   std::string covered = closure.from_sequence > input.to_sequence
                             ? "aucun"
@@ -263,12 +248,7 @@ std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_
   receipt.details.push_back(ReceiptDetail{"Grand total perpétuel", euros(input.end.total)});
   receipt.details.push_back(
       ReceiptDetail{"Grand total perpétuel (valeur absolue)", euros(input.end.absolute)});
-  receipt.signature = signed_payload.extract;
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  WriteReceipt(writer, receipt);
-  return BufferText(buffer);
+  return ReceiptJson(receipt);
 }
 
 }  // namespace
@@ -308,24 +288,19 @@ Status IssueClosure(const IssueContext& context, const Signer& signer, IssuedRec
                            "last " + input.period + " closure: " + status.message());
   }
 
-  std::string fiscal_id = FiscalId(context.location.register_id, 'Z', context.sequence);
-  std::string document = BuildDocument(context, fiscal_id, closure);
+  IssuedRecord record = StartRecord(context, 'Z', "closure_" + input.period);
+  record.document = BuildDocument(context, record.fiscal_id, closure);
   SignedPayload signed_payload;
-  status = SignPayload(context, signer, BuildPayload(context, closure, Sha256Base64Url(document)),
-                       &signed_payload);
+  status = SignRecord(context, signer, BuildPayload(context, closure, record.document), &record,
+                      &signed_payload);
   if (!status.ok()) return status;
 
   levels[input.period] = LevelState{input.to_sequence, input.label, input.end};
 
-  IssuedRecord record;
-  record.fiscal_id = fiscal_id;
-  record.record_type = "closure_" + input.period;
-  record.document = std::move(document);
-  record.hash = signed_payload.signature;
   record.qr_payload = "";
   record.record_data = BuildRecordData(context, signed_payload, closure);
   record.chain_state = BuildChainState(context, signed_payload, levels);
-  record.receipt = BuildReceipt(context, fiscal_id, closure, signed_payload);
+  record.receipt = BuildReceipt(context, record.fiscal_id, closure, signed_payload);
   *out = std::move(record);
   return Status::Ok();
 }

@@ -3,8 +3,6 @@
 #include "payload.h"
 #include "nf525_receipt.h"
 #include "records.h"
-#include "signature.h"
-#include "time_util.h"
 #include "transaction.h"
 
 namespace fiscal::france {
@@ -77,13 +75,9 @@ Status ReadInput(const IssueContext& context, DuplicateInput* out) {
 std::string BuildDocument(const IssueContext& context, const std::string& fiscal_id,
                           const DuplicateInput& duplicate) {
   const OriginalTicket& original = duplicate.original;
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "fiscal_id", fiscal_id);
-  WriteLocationMembers(writer, context.location);
-  WriteUintMember(writer, "sequence", context.sequence);
-  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  JsonObjectText document;
+  JsonWriter& writer = document.writer();
+  WriteDocumentHead(writer, context, fiscal_id);
   WriteUintMember(writer, "copy_number", duplicate.copy_number);
   WriteStringMember(writer, "operator", duplicate.operator_name);
   WriteStringMember(writer, "reason", duplicate.reason);
@@ -97,12 +91,11 @@ std::string BuildDocument(const IssueContext& context, const std::string& fiscal
   WriteStringMember(writer, "total", FormatAmount(original.total, AmountStyle::kDecimal));
   writer.EndObject();
   WriteTransactionMembers(writer, duplicate.transaction);
-  writer.EndObject();
-  return BufferText(buffer);
+  return document.Finish();
 }
 
 std::string BuildPayload(const IssueContext& context, const DuplicateInput& duplicate,
-                         const std::string& digest) {
+                         const std::string& document) {
   const OriginalTicket& original = duplicate.original;
   std::string payload = context.location.register_id;
   payload += "," + FormatSequence(context.sequence, kSequenceWidth);
@@ -112,56 +105,31 @@ std::string BuildPayload(const IssueContext& context, const DuplicateInput& dupl
   payload += "," + FormatTimestamp(context.now);
   payload += "," + original.register_id;
   payload += "," + FormatSequence(original.sequence, kSequenceWidth);
-  payload += "," + std::string(FirstFlag(context.first()));
-  payload += "," + digest;
+  payload += PayloadTail(context, document);
   return payload;
 }
 
 std::string BuildRecordData(const IssueContext& context, const SignedPayload& signed_payload,
                             const DuplicateInput& duplicate) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteRecordDataHead(writer, kDuplicateFormatId, signed_payload);
-  WriteStringMember(writer, "register", context.location.register_id);
-  WriteUintMember(writer, "sequence", context.sequence);
-  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  JsonObjectText data;
+  JsonWriter& writer = data.writer();
+  WriteRecordDataHead(writer, context, kDuplicateFormatId, signed_payload);
   WriteUintMember(writer, "copy_number", duplicate.copy_number);
   WriteStringMember(writer, "original_fiscal_id", duplicate.original.fiscal_id);
-  writer.EndObject();
-  return BufferText(buffer);
-}
-
-std::string BuildChainState(const IssueContext& context, const SignedPayload& signed_payload) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "signature", signed_payload.signature);
-  WriteUintMember(writer, "sequence", context.sequence);
-  writer.EndObject();
-  return BufferText(buffer);
+  return data.Finish();
 }
 
 std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_id,
                          const DuplicateInput& duplicate, const SignedPayload& signed_payload) {
   const OriginalTicket& original = duplicate.original;
-  ReceiptFields receipt;
-  receipt.titre = "TICKET";
+  ReceiptFields receipt = StartReceipt(context, "TICKET", fiscal_id, signed_payload);
   receipt.mode_ecole = original.record_type == "training";
   receipt.duplicata = duplicate.copy_number;
-  FillLocationReceipt(context.location, &receipt);
-  receipt.numero = fiscal_id;
-  receipt.date = FormatParisTime(context.now);
   receipt.mentions.push_back("Duplicata du ticket n° " + original.fiscal_id);
   FillTransactionReceipt(duplicate.transaction, &receipt);
   receipt.details.push_back(ReceiptDetail{"Signature du ticket original", original.extract});
-  receipt.signature = signed_payload.extract;
   receipt.qr = true;
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  WriteReceipt(writer, receipt);
-  return BufferText(buffer);
+  return ReceiptJson(receipt);
 }
 
 }  // namespace
@@ -170,25 +138,20 @@ Status IssueDuplicate(const IssueContext& context, const Signer& signer, IssuedR
   DuplicateInput duplicate;
   Status status = ReadInput(context, &duplicate);
   if (!status.ok()) return status;
+  IssuedRecord record = StartRecord(context, 'D', "duplicate");
 
-  std::string fiscal_id = FiscalId(context.location.register_id, 'D', context.sequence);
-  std::string document = BuildDocument(context, fiscal_id, duplicate);
+  record.document = BuildDocument(context, record.fiscal_id, duplicate);
   SignedPayload signed_payload;
-  status = SignPayload(context, signer,
-                       BuildPayload(context, duplicate, Sha256Base64Url(document)), &signed_payload);
+  status = SignRecord(context, signer, BuildPayload(context, duplicate, record.document), &record,
+                      &signed_payload);
   if (!status.ok()) return status;
 
-  IssuedRecord record;
-  record.fiscal_id = fiscal_id;
-  record.record_type = "duplicate";
-  record.document = std::move(document);
-  record.hash = signed_payload.signature;
-  record.qr_payload = "NF525|" + fiscal_id + "|" + duplicate.original.fiscal_id + "|" +
-                      std::to_string(duplicate.copy_number) + "|" + FormatTimestamp(context.now) +
-                      "|" + signed_payload.extract;
+  std::string qr_fields =
+      duplicate.original.fiscal_id + "|" + std::to_string(duplicate.copy_number);
+  record.qr_payload = QrPayload(context, record.fiscal_id, qr_fields, signed_payload);
   record.record_data = BuildRecordData(context, signed_payload, duplicate);
-  record.chain_state = BuildChainState(context, signed_payload);
-  record.receipt = BuildReceipt(context, fiscal_id, duplicate, signed_payload);
+  record.chain_state = SimpleChainState(context, signed_payload);
+  record.receipt = BuildReceipt(context, record.fiscal_id, duplicate, signed_payload);
   *out = std::move(record);
   return Status::Ok();
 }

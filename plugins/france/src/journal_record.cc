@@ -6,7 +6,6 @@
 #include "payload.h"
 #include "nf525_receipt.h"
 #include "records.h"
-#include "signature.h"
 #include "time_util.h"
 
 namespace fiscal::france {
@@ -53,23 +52,6 @@ bool IsHex64(std::string_view text) {
 // "2026-12-31" prints "31/12/2026".
 std::string FrenchDate(const std::string& date) {
   return date.substr(8, 2) + "/" + date.substr(5, 2) + "/" + date.substr(0, 4);
-}
-
-std::string SimpleChainState(const IssueContext& context, const SignedPayload& signed_payload) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "signature", signed_payload.signature);
-  WriteUintMember(writer, "sequence", context.sequence);
-  writer.EndObject();
-  return BufferText(buffer);
-}
-
-std::string ReceiptJson(const ReceiptFields& receipt) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  WriteReceipt(writer, receipt);
-  return BufferText(buffer);
 }
 
 struct EventInput {
@@ -169,70 +151,114 @@ Status ReadArchive(const rapidjson::Value& input, ArchiveInput* out) {
   return Status::Ok();
 }
 
-}  // namespace
+std::string EventDocument(const IssueContext& context, const std::string& fiscal_id,
+                          const EventInput& event) {
+  JsonObjectText document;
+  JsonWriter& writer = document.writer();
+  WriteDocumentHead(writer, context, fiscal_id);
+  WriteUintMember(writer, "code", event.code);
+  WriteStringMember(writer, "name", event.name);
+  WriteStringMember(writer, "description", event.description);
+  WriteStringMember(writer, "operator", event.operator_name);
+  return document.Finish();
+}
 
-Status IssueEvent(const IssueContext& context, const Signer& signer, IssuedRecord* out) {
-  EventInput event;
-  Status status = ReadEvent(*context.input, &event);
-  if (!status.ok()) return status;
-  std::string fiscal_id = FiscalId(context.location.register_id, 'J', context.sequence);
-  std::string timestamp = FormatUtc(context.now);
-
-  rapidjson::StringBuffer document_buffer;
-  JsonWriter document_writer(document_buffer);
-  document_writer.StartObject();
-  WriteStringMember(document_writer, "fiscal_id", fiscal_id);
-  WriteLocationMembers(document_writer, context.location);
-  WriteUintMember(document_writer, "sequence", context.sequence);
-  WriteStringMember(document_writer, "timestamp", timestamp);
-  WriteUintMember(document_writer, "code", event.code);
-  WriteStringMember(document_writer, "name", event.name);
-  WriteStringMember(document_writer, "description", event.description);
-  WriteStringMember(document_writer, "operator", event.operator_name);
-  document_writer.EndObject();
-  std::string document = BufferText(document_buffer);
-
+std::string EventPayload(const IssueContext& context, const EventInput& event,
+                         const std::string& document) {
   std::string payload = FormatSequence(context.sequence, kSequenceWidth);
   payload += "," + std::to_string(event.code);
   payload += "," + event.name;
   payload += "," + FormatTimestamp(context.now);
   payload += "," + SanitizeFreeText(event.operator_name);
   payload += "," + context.location.register_id;
-  payload += "," + std::string(FirstFlag(context.first()));
-  payload += "," + Sha256Base64Url(document);
-  SignedPayload signed_payload;
-  status = SignPayload(context, signer, std::move(payload), &signed_payload);
-  if (!status.ok()) return status;
+  payload += PayloadTail(context, document);
+  return payload;
+}
 
-  rapidjson::StringBuffer data_buffer;
-  JsonWriter data_writer(data_buffer);
-  data_writer.StartObject();
-  WriteRecordDataHead(data_writer, kEventFormatId, signed_payload);
-  WriteStringMember(data_writer, "register", context.location.register_id);
-  WriteUintMember(data_writer, "sequence", context.sequence);
-  WriteStringMember(data_writer, "timestamp", timestamp);
-  WriteUintMember(data_writer, "code", event.code);
-  WriteStringMember(data_writer, "name", event.name);
-  data_writer.EndObject();
+std::string EventRecordData(const IssueContext& context, const SignedPayload& signed_payload,
+                            const EventInput& event) {
+  JsonObjectText data;
+  JsonWriter& writer = data.writer();
+  WriteRecordDataHead(writer, context, kEventFormatId, signed_payload);
+  WriteUintMember(writer, "code", event.code);
+  WriteStringMember(writer, "name", event.name);
+  return data.Finish();
+}
 
-  ReceiptFields receipt;
-  receipt.titre = "ÉVÉNEMENT";
-  FillLocationReceipt(context.location, &receipt);
-  receipt.numero = fiscal_id;
-  receipt.date = FormatParisTime(context.now);
+std::string EventReceipt(const IssueContext& context, const std::string& fiscal_id,
+                         const EventInput& event, const SignedPayload& signed_payload) {
+  ReceiptFields receipt = StartReceipt(context, "ÉVÉNEMENT", fiscal_id, signed_payload);
   receipt.details.push_back(ReceiptDetail{"Code", std::to_string(event.code) + " " + event.name});
   receipt.details.push_back(ReceiptDetail{"Description", event.description});
   receipt.details.push_back(ReceiptDetail{"Opérateur", event.operator_name});
-  receipt.signature = signed_payload.extract;
+  return ReceiptJson(receipt);
+}
 
-  IssuedRecord record;
-  record.fiscal_id = fiscal_id;
-  record.record_type = "event";
-  record.document = std::move(document);
-  record.hash = signed_payload.signature;
-  record.record_data = BufferText(data_buffer);
+std::string ArchiveDocument(const IssueContext& context, const std::string& fiscal_id,
+                            const ArchiveInput& archive) {
+  JsonObjectText document;
+  JsonWriter& writer = document.writer();
+  WriteDocumentHead(writer, context, fiscal_id);
+  writer.Key("archive");
+  writer.StartObject();
+  WriteStringMember(writer, "id", archive.id);
+  WriteStringMember(writer, "from", archive.from);
+  WriteStringMember(writer, "to", archive.to);
+  WriteStringMember(writer, "manifest_sha256", archive.manifest_sha256);
+  writer.EndObject();
+  return document.Finish();
+}
+
+std::string ArchivePayload(const IssueContext& context, const ArchiveInput& archive,
+                           const std::string& document) {
+  std::string payload = FormatSequence(context.sequence, kSequenceWidth);
+  payload += "," + archive.from + "|" + archive.to;
+  payload += "," + archive.manifest_sha256;
+  payload += "," + FormatTimestamp(context.now);
+  payload += "," + context.location.register_id;
+  payload += PayloadTail(context, document);
+  return payload;
+}
+
+std::string ArchiveRecordData(const IssueContext& context, const SignedPayload& signed_payload,
+                              const ArchiveInput& archive) {
+  JsonObjectText data;
+  JsonWriter& writer = data.writer();
+  WriteRecordDataHead(writer, context, kArchiveFormatId, signed_payload);
+  WriteStringMember(writer, "archive_id", archive.id);
+  WriteStringMember(writer, "from", archive.from);
+  WriteStringMember(writer, "to", archive.to);
+  WriteStringMember(writer, "manifest_sha256", archive.manifest_sha256);
+  return data.Finish();
+}
+
+std::string ArchiveReceipt(const IssueContext& context, const std::string& fiscal_id,
+                           const ArchiveInput& archive, const SignedPayload& signed_payload) {
+  ReceiptFields receipt = StartReceipt(context, "ARCHIVE", fiscal_id, signed_payload);
+  receipt.details.push_back(ReceiptDetail{"Archive", archive.id});
+  receipt.details.push_back(
+      ReceiptDetail{"Période", "du " + FrenchDate(archive.from) + " au " + FrenchDate(archive.to)});
+  receipt.details.push_back(ReceiptDetail{"Empreinte SHA-256", archive.manifest_sha256});
+  return ReceiptJson(receipt);
+}
+
+}  // namespace
+
+Status IssueEvent(const IssueContext& context, const Signer& signer, IssuedRecord* out) {
+  EventInput event;
+  Status status = ReadEvent(*context.input, &event);
+  if (!status.ok()) return status;
+  IssuedRecord record = StartRecord(context, 'J', "event");
+
+  record.document = EventDocument(context, record.fiscal_id, event);
+  SignedPayload signed_payload;
+  status = SignRecord(context, signer, EventPayload(context, event, record.document), &record,
+                      &signed_payload);
+  if (!status.ok()) return status;
+
+  record.record_data = EventRecordData(context, signed_payload, event);
   record.chain_state = SimpleChainState(context, signed_payload);
-  record.receipt = ReceiptJson(receipt);
+  record.receipt = EventReceipt(context, record.fiscal_id, event, signed_payload);
   *out = std::move(record);
   return Status::Ok();
 }
@@ -241,69 +267,17 @@ Status IssueArchive(const IssueContext& context, const Signer& signer, IssuedRec
   ArchiveInput archive;
   Status status = ReadArchive(*context.input, &archive);
   if (!status.ok()) return status;
-  std::string fiscal_id = FiscalId(context.location.register_id, 'A', context.sequence);
-  std::string timestamp = FormatUtc(context.now);
+  IssuedRecord record = StartRecord(context, 'A', "archive");
 
-  rapidjson::StringBuffer document_buffer;
-  JsonWriter document_writer(document_buffer);
-  document_writer.StartObject();
-  WriteStringMember(document_writer, "fiscal_id", fiscal_id);
-  WriteLocationMembers(document_writer, context.location);
-  WriteUintMember(document_writer, "sequence", context.sequence);
-  WriteStringMember(document_writer, "timestamp", timestamp);
-  document_writer.Key("archive");
-  document_writer.StartObject();
-  WriteStringMember(document_writer, "id", archive.id);
-  WriteStringMember(document_writer, "from", archive.from);
-  WriteStringMember(document_writer, "to", archive.to);
-  WriteStringMember(document_writer, "manifest_sha256", archive.manifest_sha256);
-  document_writer.EndObject();
-  document_writer.EndObject();
-  std::string document = BufferText(document_buffer);
-
-  std::string payload = FormatSequence(context.sequence, kSequenceWidth);
-  payload += "," + archive.from + "|" + archive.to;
-  payload += "," + archive.manifest_sha256;
-  payload += "," + FormatTimestamp(context.now);
-  payload += "," + context.location.register_id;
-  payload += "," + std::string(FirstFlag(context.first()));
-  payload += "," + Sha256Base64Url(document);
+  record.document = ArchiveDocument(context, record.fiscal_id, archive);
   SignedPayload signed_payload;
-  status = SignPayload(context, signer, std::move(payload), &signed_payload);
+  status = SignRecord(context, signer, ArchivePayload(context, archive, record.document), &record,
+                      &signed_payload);
   if (!status.ok()) return status;
 
-  rapidjson::StringBuffer data_buffer;
-  JsonWriter data_writer(data_buffer);
-  data_writer.StartObject();
-  WriteRecordDataHead(data_writer, kArchiveFormatId, signed_payload);
-  WriteStringMember(data_writer, "register", context.location.register_id);
-  WriteUintMember(data_writer, "sequence", context.sequence);
-  WriteStringMember(data_writer, "timestamp", timestamp);
-  WriteStringMember(data_writer, "archive_id", archive.id);
-  WriteStringMember(data_writer, "from", archive.from);
-  WriteStringMember(data_writer, "to", archive.to);
-  WriteStringMember(data_writer, "manifest_sha256", archive.manifest_sha256);
-  data_writer.EndObject();
-
-  ReceiptFields receipt;
-  receipt.titre = "ARCHIVE";
-  FillLocationReceipt(context.location, &receipt);
-  receipt.numero = fiscal_id;
-  receipt.date = FormatParisTime(context.now);
-  receipt.details.push_back(ReceiptDetail{"Archive", archive.id});
-  receipt.details.push_back(
-      ReceiptDetail{"Période", "du " + FrenchDate(archive.from) + " au " + FrenchDate(archive.to)});
-  receipt.details.push_back(ReceiptDetail{"Empreinte SHA-256", archive.manifest_sha256});
-  receipt.signature = signed_payload.extract;
-
-  IssuedRecord record;
-  record.fiscal_id = fiscal_id;
-  record.record_type = "archive";
-  record.document = std::move(document);
-  record.hash = signed_payload.signature;
-  record.record_data = BufferText(data_buffer);
+  record.record_data = ArchiveRecordData(context, signed_payload, archive);
   record.chain_state = SimpleChainState(context, signed_payload);
-  record.receipt = ReceiptJson(receipt);
+  record.receipt = ArchiveReceipt(context, record.fiscal_id, archive, signed_payload);
   *out = std::move(record);
   return Status::Ok();
 }

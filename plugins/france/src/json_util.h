@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "status.h"
 
@@ -60,6 +61,41 @@ void WriteUintMember(JsonWriter& writer, const char* name, uint64_t value);
 // Returns the text of a finished StringBuffer.
 inline std::string BufferText(const rapidjson::StringBuffer& buffer) {
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// A JSON object written into a string. The constructor opens the object, and Finish() closes it
+// and returns its text, so call Finish() once, after the last member.
+class JsonObjectText {
+ public:
+  JsonObjectText() : writer_(buffer_) { writer_.StartObject(); }
+  JsonObjectText(const JsonObjectText&) = delete;
+  JsonObjectText& operator=(const JsonObjectText&) = delete;
+
+  JsonWriter& writer() { return writer_; }
+
+  std::string Finish() {
+    writer_.EndObject();
+    return BufferText(buffer_);
+  }
+
+ private:
+  rapidjson::StringBuffer buffer_;
+  JsonWriter writer_;
+};
+
+// Writes the member `name` as an array with one object per item. `write_members(item)` writes
+// the members of one item's object.
+template <typename Item, typename WriteMembers>
+void WriteObjectArrayMember(JsonWriter& writer, const char* name, const std::vector<Item>& items,
+                            WriteMembers write_members) {
+  writer.Key(name);
+  writer.StartArray();
+  for (const Item& item : items) {
+    writer.StartObject();
+    write_members(item);
+    writer.EndObject();
+  }
+  writer.EndArray();
 }
 
 }  // namespace fiscal::france

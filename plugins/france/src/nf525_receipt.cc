@@ -166,61 +166,47 @@ void WriteReceipt(JsonWriter& writer, const ReceiptFields& receipt) {
   for (const std::string& mention : receipt.mentions) WriteString(writer, mention);
   writer.EndArray();
 
-  writer.Key("lignes");
-  writer.StartArray();
-  for (const ReceiptLine& line : receipt.lignes) {
-    writer.StartObject();
+  WriteObjectArrayMember(writer, "lignes", receipt.lignes, [&](const ReceiptLine& line) {
     WriteStringMember(writer, "libelle", line.libelle);
     WriteStringMember(writer, "quantite", line.quantite);
     WriteStringMember(writer, "prix_unitaire", line.prix_unitaire);
     WriteStringMember(writer, "taux_tva", line.taux_tva);
     WriteStringMember(writer, "montant", line.montant);
-    writer.EndObject();
-  }
-  writer.EndArray();
-
-  writer.Key("tva");
-  writer.StartArray();
-  for (const ReceiptVat& vat : receipt.tva) {
-    writer.StartObject();
+  });
+  WriteObjectArrayMember(writer, "tva", receipt.tva, [&](const ReceiptVat& vat) {
     WriteStringMember(writer, "taux", vat.taux);
     WriteStringMember(writer, "base", vat.base);
     WriteStringMember(writer, "tva", vat.tva);
     WriteStringMember(writer, "ttc", vat.ttc);
-    writer.EndObject();
-  }
-  writer.EndArray();
+  });
 
   WriteOptionalMember(writer, "total_ht", receipt.total_ht);
   WriteOptionalMember(writer, "total_tva", receipt.total_tva);
   WriteOptionalMember(writer, "total_ttc", receipt.total_ttc);
   WriteOptionalMember(writer, "devise", receipt.devise);
 
-  writer.Key("paiements");
-  writer.StartArray();
-  for (const ReceiptPayment& payment : receipt.paiements) {
-    writer.StartObject();
-    WriteStringMember(writer, "mode", payment.mode);
-    WriteStringMember(writer, "montant", payment.montant);
-    writer.EndObject();
-  }
-  writer.EndArray();
-
-  writer.Key("details");
-  writer.StartArray();
-  for (const ReceiptDetail& detail : receipt.details) {
-    writer.StartObject();
+  WriteObjectArrayMember(writer, "paiements", receipt.paiements,
+                         [&](const ReceiptPayment& payment) {
+                           WriteStringMember(writer, "mode", payment.mode);
+                           WriteStringMember(writer, "montant", payment.montant);
+                         });
+  WriteObjectArrayMember(writer, "details", receipt.details, [&](const ReceiptDetail& detail) {
     WriteStringMember(writer, "libelle", detail.libelle);
     WriteStringMember(writer, "valeur", detail.valeur);
-    writer.EndObject();
-  }
-  writer.EndArray();
+  });
 
   WriteStringMember(writer, "signature", receipt.signature);
   WriteStringMember(writer, "logiciel", receipt.logiciel);
   writer.Key("qr");
   writer.Bool(receipt.qr);
   writer.EndObject();
+}
+
+std::string ReceiptJson(const ReceiptFields& receipt) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  WriteReceipt(writer, receipt);
+  return BufferText(buffer);
 }
 
 Status RenderReceipt(std::string_view input_json, std::string* result_json) {

@@ -86,6 +86,9 @@ void FillTransactionReceipt(const TicketTransaction& transaction, ReceiptFields*
 // Writes the receipt object stored as the record's "receipt".
 void WriteReceipt(JsonWriter& writer, const ReceiptFields& receipt);
 
+// Returns the text of the receipt object that WriteReceipt writes.
+std::string ReceiptJson(const ReceiptFields& receipt);
+
 // Implements render_receipt: reads record.receipt from the input and returns
 // {"language": "fr", "title", "lines", "qr_caption_before", "qr_caption_after"}.
 Status RenderReceipt(std::string_view input_json, std::string* result_json);

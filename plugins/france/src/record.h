@@ -1,5 +1,7 @@
 // Pieces shared by every NF525 record: the issue context read from the common issue_record input,
-// signing with the chain rule, record ids, and the result object the host stores.
+// record ids, signing with the chain rule, and the result object the host stores. The writers
+// below add the members that every document, payload, record_data, chain_state and receipt start
+// or end with, so each record kind writes only its own.
 #ifndef FISCAL_FRANCE_RECORD_H_
 #define FISCAL_FRANCE_RECORD_H_
 
@@ -12,6 +14,7 @@
 
 #include "json_util.h"
 #include "location.h"
+#include "nf525_receipt.h"
 #include "signer.h"
 #include "status.h"
 
@@ -64,13 +67,14 @@ struct IssuedRecord {
   std::string receipt;      // JSON object
 };
 
-// Signs payload + "," + the chain's previous signature with the register's key. A signer failure
-// is returned unchanged.
-Status SignPayload(const IssueContext& context, const Signer& signer, std::string payload,
-                   SignedPayload* out);
+// Returns a result with the members known before anything is written: the record type and the
+// fiscal id "<register>-<letter>-<sequence padded to 6 digits>", such as "CAISSE-01-T-000042".
+IssuedRecord StartRecord(const IssueContext& context, char letter, std::string record_type);
 
-// Returns "<register>-<letter>-<sequence padded to 6 digits>", such as "CAISSE-01-T-000042".
-std::string FiscalId(std::string_view register_id, char letter, uint64_t sequence);
+// Signs payload + "," + the chain's previous signature with the register's key and stores the
+// signature as the record's hash. A signer failure is returned unchanged.
+Status SignRecord(const IssueContext& context, const Signer& signer, std::string payload,
+                  IssuedRecord* record, SignedPayload* out);
 
 // Replaces ',' and '|' with a space, so that free text cannot add payload fields.
 std::string SanitizeFreeText(std::string_view text);
@@ -78,12 +82,37 @@ std::string SanitizeFreeText(std::string_view text);
 // Returns the first-record flag of the NF525 formats: "Y" on a chain's first record, else "N".
 std::string_view FirstFlag(bool first);
 
-// Writes the members every record_data starts with: format, payload, signature, extract, key_id.
-void WriteRecordDataHead(JsonWriter& writer, std::string_view format, const SignedPayload& signed_payload);
+// Returns "," + the first-record flag + "," + the base64url SHA-256 of `document`: the last two
+// fields of every payload but a ticket's, whose PayloadFormat writes them.
+std::string PayloadTail(const IssueContext& context, std::string_view document);
 
-// Writes the members of the location every document carries: siret, register and, when set,
-// establishment.
-void WriteLocationMembers(JsonWriter& writer, const LocationConfig& location);
+// Returns the QR code text of a record, "NF525|<fiscal id>|<fields>|<time>|<extract>". `fields`
+// are the record kind's own fields joined with '|', and <time> is the UTC YYYYMMDDHHMMSS time.
+std::string QrPayload(const IssueContext& context, std::string_view fiscal_id,
+                      std::string_view fields, const SignedPayload& signed_payload);
+
+// Writes the members every document starts with: fiscal_id, then `ticket_type` when it is not
+// empty (tickets only), the location members, sequence and timestamp.
+void WriteDocumentHead(JsonWriter& writer, const IssueContext& context, std::string_view fiscal_id,
+                       std::string_view ticket_type = {});
+
+// Writes the members every record_data starts with: format, payload, signature, extract, key_id,
+// then `ticket_type` when it is not empty (tickets only), register, sequence and timestamp.
+void WriteRecordDataHead(JsonWriter& writer, const IssueContext& context, std::string_view format,
+                         const SignedPayload& signed_payload, std::string_view ticket_type = {});
+
+// Writes the members every chain_state starts with: signature and sequence.
+void WriteChainStateHead(JsonWriter& writer, const IssueContext& context,
+                         const SignedPayload& signed_payload);
+
+// Returns the chain_state {signature, sequence} of the chains that keep nothing else:
+// duplicates, journal and archives.
+std::string SimpleChainState(const IssueContext& context, const SignedPayload& signed_payload);
+
+// Returns a receipt with the fields every record prints: the title, the establishment's mentions,
+// the fiscal id as number, the Paris time of issue and the signature extract.
+ReceiptFields StartReceipt(const IssueContext& context, std::string title,
+                           std::string_view fiscal_id, const SignedPayload& signed_payload);
 
 // Returns the issue_record result JSON.
 std::string IssuedRecordJson(const IssuedRecord& record);

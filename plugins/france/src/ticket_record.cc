@@ -7,7 +7,6 @@
 #include "nf525_receipt.h"
 #include "records.h"
 #include "signature.h"
-#include "time_util.h"
 #include "transaction.h"
 
 namespace fiscal::france {
@@ -109,14 +108,9 @@ std::string BuildDocument(const IssueContext& context, const std::string& fiscal
                           const std::string& type, const TicketTransaction* transaction,
                           const VoidHeader* void_header, const TicketAmounts& amounts,
                           const OriginalTicket* original) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "fiscal_id", fiscal_id);
-  WriteStringMember(writer, "type", type);
-  WriteLocationMembers(writer, context.location);
-  WriteUintMember(writer, "sequence", context.sequence);
-  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  JsonObjectText document;
+  JsonWriter& writer = document.writer();
+  WriteDocumentHead(writer, context, fiscal_id, type);
   if (transaction != nullptr) {
     WriteTransactionMembers(writer, *transaction);
   } else {
@@ -131,51 +125,56 @@ std::string BuildDocument(const IssueContext& context, const std::string& fiscal
     WriteStringMember(writer, "total_amount", Decimal(amounts.total));
   }
   WriteOriginalMember(writer, original);
-  writer.EndObject();
-  return BufferText(buffer);
+  return document.Finish();
+}
+
+Status BuildPayload(const IssueContext& context, const PayloadFormat& format,
+                    const std::string& type, const TicketAmounts& amounts,
+                    const std::string& document, std::string* payload) {
+  TicketPayloadFields fields;
+  for (const auto& [rate, total] : amounts.vat_totals) fields.vat_totals.push_back({rate, total});
+  fields.total_incl_tax_cents = amounts.total;
+  fields.timestamp = context.now;
+  fields.register_id = context.location.register_id;
+  fields.sequence = context.sequence;
+  fields.type = type;
+  fields.first = context.first();
+  fields.digest = Sha256Base64Url(document);
+  Status status = BuildTicketPayload(fields, format, payload);
+  if (!status.ok()) {
+    return Status::Internal("building the ticket payload failed: " + status.message());
+  }
+  return Status::Ok();
 }
 
 std::string BuildRecordData(const IssueContext& context, const PayloadFormat& format,
                             const SignedPayload& signed_payload, const std::string& type,
                             const TicketAmounts& amounts, const OriginalTicket* original) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteRecordDataHead(writer, format.id, signed_payload);
-  WriteStringMember(writer, "type", type);
-  WriteStringMember(writer, "register", context.location.register_id);
-  WriteUintMember(writer, "sequence", context.sequence);
-  WriteStringMember(writer, "timestamp", FormatUtc(context.now));
+  JsonObjectText data;
+  JsonWriter& writer = data.writer();
+  WriteRecordDataHead(writer, context, format.id, signed_payload, type);
   writer.Key("vat_totals");
   WriteRateAmounts(writer, amounts.vat_totals);
   WriteStringMember(writer, "total", Decimal(amounts.total));
   if (original != nullptr) WriteStringMember(writer, "original_fiscal_id", original->fiscal_id);
-  writer.EndObject();
-  return BufferText(buffer);
+  return data.Finish();
 }
 
 std::string BuildChainState(const IssueContext& context, const SignedPayload& signed_payload,
                             const Totals& cumulative) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  WriteStringMember(writer, "signature", signed_payload.signature);
-  WriteUintMember(writer, "sequence", context.sequence);
+  JsonObjectText chain_state;
+  JsonWriter& writer = chain_state.writer();
+  WriteChainStateHead(writer, context, signed_payload);
   writer.Key("cumulative");
   WriteTotals(writer, cumulative);
-  writer.EndObject();
-  return BufferText(buffer);
+  return chain_state.Finish();
 }
 
 std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_id,
                          const TicketTransaction* transaction, const TicketAmounts& amounts,
                          const OriginalTicket* original, const SignedPayload& signed_payload) {
-  ReceiptFields receipt;
-  receipt.titre = "TICKET";
+  ReceiptFields receipt = StartReceipt(context, "TICKET", fiscal_id, signed_payload);
   receipt.mode_ecole = context.training;
-  FillLocationReceipt(context.location, &receipt);
-  receipt.numero = fiscal_id;
-  receipt.date = FormatParisTime(context.now);
   if (context.operation == "refund") {
     receipt.mentions.push_back("Remboursement du ticket n° " + original->fiscal_id);
   } else if (context.operation == "cancel") {
@@ -190,13 +189,8 @@ std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_
     receipt.total_ttc = Decimal(amounts.total);
     receipt.devise = "EUR";
   }
-  receipt.signature = signed_payload.extract;
   receipt.qr = true;
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  WriteReceipt(writer, receipt);
-  return BufferText(buffer);
+  return ReceiptJson(receipt);
 }
 
 }  // namespace
@@ -205,8 +199,6 @@ Status IssueTicket(const IssueContext& context, const Signer& signer, IssuedReco
   const rapidjson::Value& input = *context.input;
   const PayloadFormat& format = context.training ? kTrainingFormatV1 : kTicketFormatV1;
   std::string type = TicketType(context.operation, context.training);
-  std::string fiscal_id =
-      FiscalId(context.location.register_id, context.training ? 'X' : 'T', context.sequence);
 
   OriginalTicket original;
   bool has_original = context.operation != "sale";
@@ -244,36 +236,23 @@ Status IssueTicket(const IssueContext& context, const Signer& signer, IssuedReco
   status = AddRecord(amounts.vat_totals, amounts.total, &cumulative);
   if (!status.ok()) return Status::Invalid("transaction", status.message());
 
-  std::string document =
-      BuildDocument(context, fiscal_id, type, ticket, &void_header, amounts, referenced);
-
-  TicketPayloadFields fields;
-  for (const auto& [rate, total] : amounts.vat_totals) fields.vat_totals.push_back({rate, total});
-  fields.total_incl_tax_cents = amounts.total;
-  fields.timestamp = context.now;
-  fields.register_id = context.location.register_id;
-  fields.sequence = context.sequence;
-  fields.type = type;
-  fields.first = context.first();
-  fields.digest = Sha256Base64Url(document);
+  IssuedRecord record =
+      StartRecord(context, context.training ? 'X' : 'T', context.training ? "training" : "ticket");
+  record.document =
+      BuildDocument(context, record.fiscal_id, type, ticket, &void_header, amounts, referenced);
   std::string payload;
-  status = BuildTicketPayload(fields, format, &payload);
-  if (!status.ok()) return Status::Internal("building the ticket payload failed: " + status.message());
-
+  status = BuildPayload(context, format, type, amounts, record.document, &payload);
+  if (!status.ok()) return status;
   SignedPayload signed_payload;
-  status = SignPayload(context, signer, std::move(payload), &signed_payload);
+  status = SignRecord(context, signer, std::move(payload), &record, &signed_payload);
   if (!status.ok()) return status;
 
-  IssuedRecord record;
-  record.fiscal_id = fiscal_id;
-  record.record_type = context.training ? "training" : "ticket";
-  record.document = std::move(document);
-  record.hash = signed_payload.signature;
-  record.qr_payload = "NF525|" + fiscal_id + "|" + Decimal(amounts.total) + "|" +
-                      FormatTimestamp(context.now) + "|" + signed_payload.extract;
+  record.qr_payload =
+      QrPayload(context, record.fiscal_id, Decimal(amounts.total), signed_payload);
   record.record_data = BuildRecordData(context, format, signed_payload, type, amounts, referenced);
   record.chain_state = BuildChainState(context, signed_payload, cumulative);
-  record.receipt = BuildReceipt(context, fiscal_id, ticket, amounts, referenced, signed_payload);
+  record.receipt =
+      BuildReceipt(context, record.fiscal_id, ticket, amounts, referenced, signed_payload);
   *out = std::move(record);
   return Status::Ok();
 }

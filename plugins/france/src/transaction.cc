@@ -409,45 +409,29 @@ void WriteTransactionMembers(JsonWriter& writer, const TicketTransaction& transa
   WriteStringMember(writer, "description", transaction.description);
   writer.EndObject();
 
-  writer.Key("lines");
-  writer.StartArray();
-  for (const TicketLine& line : transaction.lines) {
-    writer.StartObject();
+  WriteObjectArrayMember(writer, "lines", transaction.lines, [&](const TicketLine& line) {
     WriteStringMember(writer, "description", line.description);
     WriteStringMember(writer, "quantity", line.quantity);
     WriteStringMember(writer, "unit_price", line.unit_price);
     WriteStringMember(writer, "tax_rate", FormatRatePercent(line.rate));
     WriteAmountMember(writer, "amount", line.amount);
-    writer.EndObject();
-  }
-  writer.EndArray();
-
-  writer.Key("vat");
-  writer.StartArray();
-  for (const VatLine& line : transaction.vat) {
-    writer.StartObject();
+  });
+  WriteObjectArrayMember(writer, "vat", transaction.vat, [&](const VatLine& line) {
     WriteStringMember(writer, "tax_rate", FormatRatePercent(line.rate));
     WriteAmountMember(writer, "base", line.base);
     WriteAmountMember(writer, "tax", line.tax);
     WriteAmountMember(writer, "total", line.base + line.tax);
-    writer.EndObject();
-  }
-  writer.EndArray();
+  });
 
   WriteAmountMember(writer, "pretax_amount", transaction.pretax);
   WriteAmountMember(writer, "tax_amount", transaction.tax);
   WriteAmountMember(writer, "total_amount", transaction.total);
 
-  writer.Key("payments");
-  writer.StartArray();
-  for (const Payment& payment : transaction.payments) {
-    writer.StartObject();
+  WriteObjectArrayMember(writer, "payments", transaction.payments, [&](const Payment& payment) {
     WriteStringMember(writer, "kind", payment.kind);
     WriteStringMember(writer, "method", payment.method);
     WriteAmountMember(writer, "amount", payment.amount);
-    writer.EndObject();
-  }
-  writer.EndArray();
+  });
 
   writer.Key("customer");
   if (!transaction.customer) {
