@@ -83,9 +83,18 @@ std::string Decimal::ToString() const {
   } while (magnitude > 0);
   while (static_cast<int>(digits.size()) <= scale_) digits.push_back('0');
   std::reverse(digits.begin(), digits.end());
-  if (scale_ > 0) digits.insert(digits.size() - scale_, ".");
-  if (coefficient_ < 0) digits.insert(0, "-");
-  return digits;
+
+  // Appended piece by piece: std::string::insert here makes GCC 12 at -O3 report a false
+  // -Wrestrict overlap.
+  const size_t integer_digits = digits.size() - static_cast<size_t>(scale_);
+  std::string text;
+  if (coefficient_ < 0) text.push_back('-');
+  text.append(digits, 0, integer_digits);
+  if (scale_ > 0) {
+    text.push_back('.');
+    text.append(digits, integer_digits, std::string::npos);
+  }
+  return text;
 }
 
 Decimal Decimal::operator+(const Decimal& other) const {

@@ -1,6 +1,7 @@
 #include "store/transactions_store.h"
 
 #include <cstdio>
+#include <map>
 
 #include <soci/soci.h>
 
@@ -95,9 +96,10 @@ Status CheckRefundable(soci::session& session, const IssueRequest& request, cons
   return Status::Ok();
 }
 
-RecordRow ReadRecord(const soci::row& row) {
+// Reads the record columns of `row` (kRecordColumns), which start at column `first`.
+RecordRow ReadRecord(const soci::row& row, int first = 0) {
   RecordRow record;
-  int i = 0;
+  int i = first;
   record.id = row.get<std::string>(i++);
   record.operation = row.get<std::string>(i++);
   record.record_type = row.get<std::string>(i++);
@@ -165,6 +167,28 @@ void LoadRecords(soci::session& session, TransactionRow& transaction) {
                                                          "ORDER BY created_at, sequence",
                                   soci::use(transaction.id));
   for (const soci::row& row : rows) transaction.records.push_back(ReadRecord(row));
+}
+
+// Loads the records of a page of transactions in one query rather than one per transaction.
+void LoadPageRecords(soci::session& session, std::vector<TransactionRow>& transactions) {
+  if (transactions.empty()) return;
+  std::string ids = "{";
+  std::map<std::string, TransactionRow*> by_id;
+  for (TransactionRow& transaction : transactions) {
+    ids += (ids.size() > 1 ? "," : "") + transaction.id;
+    by_id[transaction.id] = &transaction;
+  }
+  ids += "}";
+  soci::rowset<soci::row> rows =
+      (session.prepare << std::string("SELECT transaction_id::text, ") + kRecordColumns +
+                              " FROM fiscal_records WHERE transaction_id = ANY(:ids::uuid[]) "
+                              "ORDER BY transaction_id, created_at, sequence",
+       soci::use(ids));
+  for (const soci::row& row : rows) {
+    auto owner = by_id.find(row.get<std::string>(0));
+    if (owner == by_id.end()) continue;
+    owner->second->records.push_back(ReadRecord(row, 1));
+  }
 }
 
 }  // namespace
@@ -332,7 +356,7 @@ Result<std::vector<TransactionRow>> TransactionsStore::List(const std::string& a
          soci::use(filter.to, "to"), soci::use(filter.to, "to2"), soci::use(filter.limit, "lim"),
          soci::use(filter.offset, "off"));
     for (const soci::row& row : rows) transactions.push_back(ReadTransaction(row));
-    for (TransactionRow& transaction : transactions) LoadRecords(session, transaction);
+    LoadPageRecords(session, transactions);
     return Status::Ok();
   });
   if (!status.ok()) return status;
