@@ -10,7 +10,9 @@
 #      the same load while the default version flips between 1.0.0 and 1.0.1 every SWAP_INTERVAL
 #      seconds through the admin reload endpoint.
 #   4. Memory: VmRSS of the host after 1 and after RSS_SWAPS swaps without traffic.
-# Everything it started is stopped on exit, also on Ctrl-C.
+# Everything it started is stopped on exit, also on Ctrl-C. Besides the docs section it writes
+# results/section.md and results/summary.json (the memory and reload figures) under its var dir;
+# bench/run.sh reads both.
 #
 # Needs a build with benchmarks and tests (the tests build Spain 1.0.1):
 #   cmake -S . -B build -G Ninja -DFISCAL_BUILD_BENCHMARKS=ON && cmake --build build
@@ -19,6 +21,7 @@
 #   BENCH_RATES ["100 200"] requests per second, one pair of runs each, BENCH_CONNECTIONS [4],
 #   BENCH_DURATION [30] seconds per run,
 #   BENCH_SWAP_INTERVAL [2] seconds, BENCH_RSS_SWAPS [100] swaps for the memory figures,
+#   BENCH_ABI_REPETITIONS [5] and BENCH_ABI_MIN_TIME [0.5] seconds for plugin_abi_bench,
 #   BENCH_WRITE_DOCS [1] (0 leaves docs/benchmarks.md unchanged),
 #   BENCH_SOURCE [the git commit] names the measured source tree in the docs,
 #   ports BENCH_HTTP_PORT [18090], BENCH_PG_PORT [55434], BENCH_REDIS_PORT [56381],
@@ -38,6 +41,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-4}
 DURATION=${BENCH_DURATION:-30}
 SWAP_INTERVAL=${BENCH_SWAP_INTERVAL:-2}
 RSS_SWAPS=${BENCH_RSS_SWAPS:-100}
+ABI_REPETITIONS=${BENCH_ABI_REPETITIONS:-5}
+ABI_MIN_TIME=${BENCH_ABI_MIN_TIME:-0.5}
 WRITE_DOCS=${BENCH_WRITE_DOCS:-1}
 DOCS_FILE="$ROOT_DIR/docs/benchmarks.md"
 SECTION_TITLE="## Plugin ABI and hot swap"
@@ -69,7 +74,7 @@ trap 'exit 143' TERM
 
 # ---- Checks before starting anything -------------------------------------------------------------
 
-for value in CONNECTIONS DURATION SWAP_INTERVAL RSS_SWAPS; do
+for value in CONNECTIONS DURATION SWAP_INTERVAL RSS_SWAPS ABI_REPETITIONS; do
   [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$value must be a positive whole number, got \"${!value}\""
 done
 read -r -a rate_list <<<"$RATES"
@@ -77,7 +82,8 @@ read -r -a rate_list <<<"$RATES"
 for rate in "${rate_list[@]}"; do
   [[ $rate =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATES must contain positive whole numbers, got \"$rate\""
 done
-[ "$RSS_SWAPS" -le 1000 ] || die "BENCH_RSS_SWAPS must be at most 1000"
+[ "$RSS_SWAPS" -ge 2 ] && [ "$RSS_SWAPS" -le 1000 ] || die "BENCH_RSS_SWAPS must be 2 to 1000"
+[[ $ABI_MIN_TIME =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_ABI_MIN_TIME must be a number of seconds, got \"$ABI_MIN_TIME\""
 [ "$DURATION" -le 600 ] || die "BENCH_DURATION must be at most 600 seconds"
 command -v jq >/dev/null || die "jq is missing; install the Debian package jq"
 
@@ -97,7 +103,7 @@ for port in "$HTTP_PORT" "$PG_PORT" "$REDIS_PORT" "$EMULATOR_PORT" "$EMULATOR_CO
 done
 
 mkdir -p "$VAR_DIR" "$RESULTS"
-rm -f "$RESULTS"/*.json "$RESULTS"/*.txt
+rm -f "$RESULTS"/*.json "$RESULTS"/*.txt "$RESULTS"/*.md
 # The Redis port is free, so a Redis pid file left by an earlier run is stale; its pid may now
 # belong to another process.
 rm -f "$VAR_DIR/redis/redis.pid"
@@ -106,7 +112,8 @@ touch "$RESULTS/rss-reloads.txt"
 # ---- 1. Plugin ABI call cost, before this script starts its servers ------------------------------
 
 load_before_abi=$(cut -d' ' -f1-3 /proc/loadavg)
-ABI_ARGS=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.5)
+ABI_ARGS=(--benchmark_repetitions="$ABI_REPETITIONS" --benchmark_report_aggregates_only=true
+  --benchmark_min_time="$ABI_MIN_TIME")
 say "running plugin_abi_bench"
 "$ABI_BENCH" "${ABI_ARGS[@]}" --benchmark_format=json --benchmark_out="$RESULTS/abi.json" \
   --benchmark_out_format=json >/dev/null 2>"$RESULTS/abi-stderr.txt" ||
@@ -328,7 +335,7 @@ to compare on your machine.
 
 ### Cost of one issue_record call
 
-\`<build>/bench/plugin_abi_bench ${ABI_ARGS[*]}\`, median real time per call of 5 repetitions.
+\`<build>/bench/plugin_abi_bench ${ABI_ARGS[*]}\`, median real time per call of $ABI_REPETITIONS repetitions.
 "Direct" calls the plugin's C++ function linked into the benchmark. "Minimal host" calls the
 plugin's \`fiscal_plugin_api.issue_record\` through its function pointer, with a host API whose
 \`set_result\` only copies the result. "LoadedPlugin" is the host's own wrapper
@@ -377,6 +384,13 @@ the swaps to after swap $RSS_SWAPS: $((rss_after_n - rss_before)) KiB. A retired
 until the last operation holding it (a request or a background sender) ends, so the "after 1 swap"
 row may still include it.
 MD
+
+jq -n --argjson rss_before "$rss_before" --argjson rss_after_1 "$rss_after_1" --argjson rss_after_n "$rss_after_n" \
+  --argjson swaps "$RSS_SWAPS" --argjson reload_p50_ms "$reload_p50" --argjson reload_max_ms "$reload_max" \
+  --argjson reloads_failed "$rss_reloads_failed" --arg rates "$RATES" \
+  '{rss_before_kib: $rss_before, rss_after_1_kib: $rss_after_1, rss_after_n_kib: $rss_after_n, swaps: $swaps,
+    reload_p50_ms: $reload_p50_ms, reload_max_ms: $reload_max_ms, reloads_failed: $reloads_failed,
+    rates: ($rates | split(" "))}' >"$RESULTS/summary.json"
 
 if [ "$WRITE_DOCS" = 1 ]; then
   if [ ! -f "$DOCS_FILE" ]; then

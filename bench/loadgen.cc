@@ -1,15 +1,24 @@
-// loadgen: an open-loop HTTP/1.1 load generator for the host, loopback only.
+// loadgen: an HTTP/1.1 load generator for the host, loopback only.
 //
-// Requests are scheduled at a fixed rate, independent of the responses: request i is due at
-// start + i / rate. Each of the keep-alive connections carries one request at a time, and a due
-// request waits in a queue while every connection is busy. Latency is measured from the due time,
-// not from the moment the request was written, so a slow server also pays for the requests it kept
-// waiting (no coordinated omission).
+// Open loop (--rate R): requests are scheduled at a fixed rate, independent of the responses:
+// request i is due at start + i / rate. Each of the keep-alive connections carries one request at a
+// time, and a due request waits in a queue while every connection is busy. Latency is measured from
+// the due time, not from the moment the request was written, so a slow server also pays for the
+// requests it kept waiting (no coordinated omission).
+//
+// Closed loop (--rate max): every connection sends its next request as soon as the previous response
+// arrived, for the whole duration. This measures the maximum throughput at that connection count.
+// Its latencies run from the moment each request was sent, so they omit the waiting that an open
+// loop counts, and only the throughput of such a run is a figure to compare.
+//
+// With --paths-file or --bodies-file, request i uses line i (modulo the line count) of the file, so
+// that a run can spread over many resources.
 //
 // Prints one JSON line on stdout, e.g.
 //   {"count":6000,"ok":6000,"errors":0,...,"latency_ms":{"p50":2.1,"p90":3.0,"p99":7.9,"p99_9":12.0,"max":15.2}}
-// count is the number of scheduled requests. errors = non_2xx + transport_errors + timeouts, so
-// ok + errors = count. Latency percentiles cover every response that arrived, whatever its status.
+// count is the number of scheduled (open loop) or sent (closed loop) requests. errors = non_2xx +
+// transport_errors + timeouts, so ok + errors = count. Latency percentiles cover every response
+// that arrived, whatever its status. throughput_rps is ok divided by elapsed_s.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,20 +57,25 @@ constexpr int kMaxConnections = 1024;
 constexpr uint64_t kMaxRequests = 10000000;    // bounds the latency array (80 MB)
 constexpr size_t kMaxResponseHead = 64 * 1024;  // status line and headers
 constexpr auto kReconnectDelay = std::chrono::milliseconds(100);
+constexpr size_t kMaxVariants = 1000000;         // lines of --paths-file or --bodies-file
 
 const char kUsage[] =
-    "usage: loadgen --url http://127.0.0.1:PORT/PATH --rate R --duration D --connections C\n"
+    "usage: loadgen --url http://127.0.0.1:PORT/PATH --rate R|max --duration D --connections C\n"
     "               [--method M] [--header 'Name: value']... [--body TEXT | --body-file FILE]\n"
-    "               [--timeout S]\n"
+    "               [--paths-file FILE] [--bodies-file FILE] [--timeout S]\n"
     "Sends R requests per second for D seconds over C keep-alive HTTP/1.1 connections and prints\n"
     "one JSON line with the request count, errors and latency percentiles in milliseconds.\n"
     "  --url          target; the host must be 127.0.0.1, [::1] or localhost (loopback only)\n"
-    "  --rate         requests per second, scheduled at fixed intervals (max 100000)\n"
+    "  --rate         requests per second, scheduled at fixed intervals (max 100000), or \"max\":\n"
+    "                 each connection sends its next request when the previous response arrived\n"
     "  --duration     seconds of scheduling (max 3600); rate * duration must be at most 10000000\n"
     "  --connections  concurrent connections, 1 to 1024\n"
     "  --method       HTTP method (default POST)\n"
     "  --header       extra request header, repeatable\n"
     "  --body         request body text; --body-file reads it from FILE\n"
+    "  --paths-file   request paths, one per line; request i uses line i modulo the line count\n"
+    "                 (replaces the path of --url)\n"
+    "  --bodies-file  request bodies, one per line, used like --paths-file (replaces --body)\n"
     "  --timeout      seconds after its due time at which a request without a complete response\n"
     "                 counts as an error (default 10)\n";
 
@@ -75,7 +89,10 @@ struct Options {
   std::string method = "POST";
   std::vector<std::string> headers;
   std::string body;
+  std::vector<std::string> paths;   // from --paths-file; empty: the path of --url
+  std::vector<std::string> bodies;  // from --bodies-file; empty: --body
   double rate = 0;
+  bool closed_loop = false;         // --rate max
   double duration = 0;
   int connections = 0;
   double timeout = 10;
@@ -107,6 +124,22 @@ std::string ReadFileOrFail(const std::string& path) {
   return text.str();
 }
 
+// Reads the non-empty lines of FILE, for --paths-file and --bodies-file.
+std::vector<std::string> ReadLinesOrFail(const std::string& option, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) Fail("cannot read " + option + " " + path + ": " + std::strerror(errno));
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(file, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (lines.size() >= kMaxVariants) Fail(option + " " + path + " has more than 1000000 lines");
+    lines.push_back(std::move(line));
+  }
+  if (lines.empty()) Fail(option + " " + path + " has no non-empty line");
+  return lines;
+}
+
 Options ParseOptions(int argc, char** argv) {
   Options options;
   bool have_rate = false, have_duration = false, have_connections = false;
@@ -128,8 +161,13 @@ Options ParseOptions(int argc, char** argv) {
       options.body = value;
     } else if (option == "--body-file") {
       options.body = ReadFileOrFail(value);
+    } else if (option == "--paths-file") {
+      options.paths = ReadLinesOrFail(option, value);
+    } else if (option == "--bodies-file") {
+      options.bodies = ReadLinesOrFail(option, value);
     } else if (option == "--rate") {
-      options.rate = ParseNumber(option, value);
+      options.closed_loop = std::strcmp(value, "max") == 0;
+      options.rate = options.closed_loop ? kMaxRate : ParseNumber(option, value);
       have_rate = true;
     } else if (option == "--duration") {
       options.duration = ParseNumber(option, value);
@@ -149,12 +187,17 @@ Options ParseOptions(int argc, char** argv) {
   if (options.url.empty() || !have_rate || !have_duration || !have_connections) {
     Fail(std::string("--url, --rate, --duration and --connections are required\n") + kUsage);
   }
-  if (options.rate <= 0 || options.rate > kMaxRate) Fail("--rate must be above 0 and at most 100000");
+  if (options.rate <= 0 || options.rate > kMaxRate) Fail("--rate must be above 0 and at most 100000, or \"max\"");
   if (options.duration <= 0 || options.duration > kMaxDuration) Fail("--duration must be above 0 and at most 3600");
   if (options.connections < 1 || options.connections > kMaxConnections) Fail("--connections must be 1 to 1024");
   if (options.timeout <= 0 || options.timeout > 300) Fail("--timeout must be above 0 and at most 300 seconds");
-  if (options.rate * options.duration > static_cast<double>(kMaxRequests)) {
+  if (!options.closed_loop && options.rate * options.duration > static_cast<double>(kMaxRequests)) {
     Fail("rate * duration must be at most 10000000 requests");
+  }
+  for (const std::string& path : options.paths) {
+    if (path[0] != '/' || path.find_first_of(" \t") != std::string::npos) {
+      Fail("invalid line \"" + path + "\" in --paths-file: expected a path starting with / and without spaces");
+    }
   }
   for (const std::string& header : options.headers) {
     if (header.find(':') == std::string::npos || header.find_first_of("\r\n") != std::string::npos) {
@@ -221,14 +264,29 @@ bool HasHeader(const std::vector<std::string>& headers, std::string_view name) {
   return false;
 }
 
-std::string BuildRequest(const Options& options, const Target& target) {
-  std::string request = options.method + " " + target.path + " HTTP/1.1\r\nHost: " + target.host_header + "\r\n";
-  if (!options.body.empty() && !HasHeader(options.headers, "Content-Type")) {
+std::string BuildRequest(const Options& options, const Target& target, const std::string& path,
+                         const std::string& body) {
+  std::string request = options.method + " " + path + " HTTP/1.1\r\nHost: " + target.host_header + "\r\n";
+  if (!body.empty() && !HasHeader(options.headers, "Content-Type")) {
     request += "Content-Type: application/json\r\n";
   }
   for (const std::string& header : options.headers) request += header + "\r\n";
-  request += "Content-Length: " + std::to_string(options.body.size()) + "\r\n\r\n";
-  return request + options.body;
+  request += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  return request + body;
+}
+
+// Every distinct request of a run, built once: one per line of --paths-file or --bodies-file (the
+// longer list decides the count, and the shorter one repeats), or a single one.
+std::vector<std::string> BuildRequests(const Options& options, const Target& target) {
+  size_t count = std::max<size_t>({1, options.paths.size(), options.bodies.size()});
+  std::vector<std::string> requests;
+  requests.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const std::string& path = options.paths.empty() ? target.path : options.paths[i % options.paths.size()];
+    const std::string& body = options.bodies.empty() ? options.body : options.bodies[i % options.bodies.size()];
+    requests.push_back(BuildRequest(options, target, path, body));
+  }
+  return requests;
 }
 
 // ---- Response parsing ----------------------------------------------------------------------------
@@ -405,6 +463,7 @@ struct Connection {
   State state = State::kClosed;
   Clock::time_point retry_at{};  // earliest reconnect after a failed connect
   std::string input;
+  const std::string* request = nullptr;  // the request in flight
   size_t written = 0;            // bytes of the request already written
   Clock::time_point due{};       // due time of the request in flight
   ResponseParser parser;
@@ -424,12 +483,13 @@ struct Totals {
 class LoadGenerator {
  public:
   LoadGenerator(const Options& options, const Target& target)
-      : options_(options), target_(target), request_(BuildRequest(options, target)),
+      : options_(options), target_(target), requests_(BuildRequests(options, target)),
         connections_(static_cast<size_t>(options.connections)) {
-    total_ = static_cast<uint64_t>(std::floor(options.rate * options.duration));
+    // A closed loop sends as many requests as the server completes, up to the latency array's bound.
+    total_ = options.closed_loop ? kMaxRequests : static_cast<uint64_t>(std::floor(options.rate * options.duration));
     interval_ = Nanoseconds(static_cast<int64_t>(1e9 / options.rate));
     timeout_ = Nanoseconds(static_cast<int64_t>(options.timeout * 1e9));
-    totals_.latencies_ns.reserve(total_);
+    totals_.latencies_ns.reserve(options.closed_loop ? 1000000 : total_);
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) Fail(std::string("epoll_create1 failed: ") + std::strerror(errno));
   }
@@ -439,12 +499,28 @@ class LoadGenerator {
   const Totals& Run() {
     for (size_t i = 0; i < connections_.size(); ++i) Connect(i, Clock::now());
     start_ = Clock::now();
-    const Clock::time_point deadline = start_ + interval_ * static_cast<int64_t>(total_) + timeout_;
+    const Clock::time_point schedule_end =
+        options_.closed_loop ? start_ + std::chrono::duration_cast<Nanoseconds>(std::chrono::duration<double>(options_.duration))
+                             : start_ + interval_ * static_cast<int64_t>(total_);
+    const Clock::time_point deadline = schedule_end + timeout_;
 
     std::vector<epoll_event> events(connections_.size());
     while (true) {
       Clock::time_point now = Clock::now();
-      while (scheduled_ < total_ && DueTime(scheduled_) <= now) queue_.push_back(DueTime(scheduled_++));
+      if (options_.closed_loop) {
+        // One request is due for every idle connection, until the duration is over.
+        if (now >= schedule_end) total_ = scheduled_;
+        size_t idle = static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(), [](const Connection& c) {
+          return c.state == Connection::State::kIdle;
+        }));
+        while (scheduled_ < total_ && queue_.size() < idle) {
+          queue_.push_back(now);
+          ++scheduled_;
+        }
+      }
+      while (!options_.closed_loop && scheduled_ < total_ && DueTime(scheduled_) <= now) {
+        queue_.push_back(DueTime(scheduled_++));
+      }
       ExpireTimedOut(now);
       Reconnect(now);
       Dispatch(now);
@@ -457,6 +533,7 @@ class LoadGenerator {
     }
 
     // Whatever is left once the deadline passed has waited longer than the timeout.
+    if (options_.closed_loop) total_ = scheduled_;
     totals_.timeouts += queue_.size() + Busy() + (total_ - scheduled_);
     for (Connection& connection : connections_) Close(connection);
     elapsed_ = Clock::now() - start_;
@@ -573,6 +650,7 @@ class LoadGenerator {
       Connection& connection = connections_[i];
       if (connection.state != Connection::State::kIdle) continue;
       connection.due = queue_.front();
+      connection.request = &requests_[next_request_++ % requests_.size()];
       queue_.pop_front();
       connection.state = Connection::State::kBusy;
       connection.written = 0;
@@ -584,8 +662,9 @@ class LoadGenerator {
 
   void Write(size_t index, Clock::time_point now) {
     Connection& connection = connections_[index];
-    while (connection.written < request_.size()) {
-      ssize_t sent = send(connection.fd, request_.data() + connection.written, request_.size() - connection.written,
+    const std::string& request = *connection.request;
+    while (connection.written < request.size()) {
+      ssize_t sent = send(connection.fd, request.data() + connection.written, request.size() - connection.written,
                           MSG_NOSIGNAL);
       if (sent > 0) {
         connection.written += static_cast<size_t>(sent);
@@ -675,7 +754,7 @@ class LoadGenerator {
     Complete(connection, now);
     // A server may respond before it has read the whole request (for example with 413). The rest of
     // that request would then be read as the start of the next one, so the connection is replaced.
-    bool request_unfinished = connection.written < request_.size();
+    bool request_unfinished = connection.written < connection.request->size();
     if (connection.parser.close_after() || closed_by_peer || !read_error.empty() || !connection.input.empty() ||
         request_unfinished) {
       Close(connection);
@@ -695,7 +774,7 @@ class LoadGenerator {
 
   Clock::time_point NextWake(Clock::time_point now, Clock::time_point deadline) const {
     Clock::time_point wake = std::min(deadline, now + std::chrono::milliseconds(100));
-    if (scheduled_ < total_) wake = std::min(wake, DueTime(scheduled_));
+    if (!options_.closed_loop && scheduled_ < total_) wake = std::min(wake, DueTime(scheduled_));
     if (!queue_.empty()) wake = std::min(wake, queue_.front() + timeout_);
     for (const Connection& connection : connections_) {
       if (connection.state == Connection::State::kBusy) wake = std::min(wake, connection.due + timeout_);
@@ -724,7 +803,8 @@ class LoadGenerator {
 
   const Options& options_;
   const Target& target_;
-  const std::string request_;
+  const std::vector<std::string> requests_;
+  uint64_t next_request_ = 0;  // index into requests_ of the next request sent
   std::vector<Connection> connections_;
   std::deque<Clock::time_point> queue_;  // due times of requests waiting for a free connection
   Totals totals_;
@@ -783,8 +863,10 @@ int main(int argc, char** argv) {
       "{\"url\":%s,\"method\":%s,\"rate\":%g,\"duration_s\":%g,\"connections\":%d,\"count\":%llu,\"ok\":%llu,"
       "\"errors\":%llu,\"non_2xx\":%llu,\"transport_errors\":%llu,\"timeouts\":%llu,\"status_counts\":{%s},"
       "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99_9\":%.3f,\"max\":%.3f},"
-      "\"max_send_delay_ms\":%.3f,\"elapsed_s\":%.3f,\"first_transport_error\":%s}\n",
-      JsonString(options.url).c_str(), JsonString(options.method).c_str(), options.rate, options.duration,
+      "\"max_send_delay_ms\":%.3f,\"elapsed_s\":%.3f,\"throughput_rps\":%.1f,\"closed_loop\":%s,"
+      "\"first_transport_error\":%s}\n",
+      JsonString(options.url).c_str(), JsonString(options.method).c_str(), options.closed_loop ? 0.0 : options.rate,
+      options.duration,
       options.connections, static_cast<unsigned long long>(generator.total()),
       static_cast<unsigned long long>(totals.ok), static_cast<unsigned long long>(errors),
       static_cast<unsigned long long>(totals.non_2xx), static_cast<unsigned long long>(totals.transport_errors),
@@ -792,6 +874,7 @@ int main(int argc, char** argv) {
       Percentile(totals.latencies_ns, 90), Percentile(totals.latencies_ns, 99), Percentile(totals.latencies_ns, 99.9),
       totals.latencies_ns.empty() ? 0.0 : static_cast<double>(totals.latencies_ns.back()) / 1e6,
       std::chrono::duration<double, std::milli>(totals.max_send_delay).count(), generator.elapsed_seconds(),
-      JsonString(totals.first_transport_error).c_str());
+      generator.elapsed_seconds() > 0 ? static_cast<double>(totals.ok) / generator.elapsed_seconds() : 0.0,
+      options.closed_loop ? "true" : "false", JsonString(totals.first_transport_error).c_str());
   return 0;
 }

@@ -96,7 +96,7 @@ fiscal_status MinimalHttpSend(fiscal_call*, const fiscal_http_request*, fiscal_h
 }
 
 const fiscal_host_api kMinimalHostApi = {
-    sizeof(fiscal_host_api), FISCAL_ABI_MINOR, &MinimalSetResult, &MinimalSetError, &MinimalLog, &MinimalHttpSend,
+    sizeof(fiscal_host_api), FISCAL_ABI_MINOR, &MinimalSetResult, &MinimalSetError, &MinimalLog, &MinimalHttpSend, nullptr,
 };
 
 const fiscal_host_api* MinimalGetHostApi(const fiscal_host_access*, uint32_t major, uint32_t min_minor) {
