@@ -102,7 +102,8 @@ signed at once ("status":"signed", "signature_extract"). Close the day and take 
   curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/closures -d '{"period":"day"}' \
     -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
   curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/archives \
-    -d '{"from":"$(date +%Y-%m-%d)","to":"$(date +%Y-%m-%d)"}' -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
+    -d '{"from":"$(TZ=Europe/Paris date +%Y-%m-%d)","to":"$(TZ=Europe/Paris date +%Y-%m-%d)"}' \\
+    -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
 
 then download it from the answer's download_url and check it offline:
   $BUILD_DIR/plugins/france/verifier/fiscal-verify archive.zip

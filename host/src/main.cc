@@ -188,10 +188,11 @@ int Run(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGHUP, OnHangup);
-  server.Start();
-  submitter.Start();
+  // Registers journal the start before the first request can reach them.
   registers.JournalVersionChanges();
   registers.JournalEverywhere(fiscal::journal::HostEvent("start", std::string("fiscal-host ") + FISCAL_VERSION));
+  server.Start();
+  submitter.Start();
   if (config.closures.schedule) closure_scheduler.Start();
   if (webhooks != nullptr) webhook_sender.Start();
   fiscal::log::Info("fiscal-host started", {{"address", config.http.address},

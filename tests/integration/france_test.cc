@@ -243,6 +243,13 @@ TEST_F(FranceTest, DayOfSalesClosureArchiveAndTamperedCopies) {
   HttpResult second = Post("/v1/transactions/" + sales[2] + "/duplicates", "{}");
   ASSERT_EQ(second.status, 201) << second.body;
   EXPECT_EQ(Text(*ParseJson(second.body).Find("data"), "copy_number"), "2") << second.body;
+  HttpResult copy = Get("/v1/transactions/" + sales[2] + "/receipt?record=duplicate&copy=2");
+  ASSERT_EQ(copy.status, 200) << copy.body;
+  EXPECT_NE(copy.body.find("DUPLICATA"), std::string::npos) << copy.body;
+  HttpResult void_receipt = Get("/v1/transactions/" + sales[1] + "/receipt?record=cancel");
+  ASSERT_EQ(void_receipt.status, 200) << void_receipt.body;
+  EXPECT_NE(void_receipt.body.find("annule"), std::string::npos) << void_receipt.body;
+  EXPECT_EQ(Get("/v1/transactions/" + sales[2] + "/receipt?record=duplicate&copy=3").status, 400);
 
   // Refund of 12.00 and void of 14.20: the day is 5 x 14.20 - 12.00 - 14.20 = 44.80.
   HttpResult closure = Post("/v1/locations/" + location_ + "/closures", "{\"period\":\"day\"}");
@@ -382,6 +389,76 @@ TEST_F(FranceTest, UnreadableKeyFailsClosedAndTheOutageIsJournaled) {
   EXPECT_NE(journal.body.find("2 requests refused"), std::string::npos) << journal.body;
 }
 
+// A key file that still parses but is not the register's key must not sign: neither a damaged one
+// (its private part no longer matches its public part) nor another register's valid key.
+TEST_F(FranceTest, DamagedOrSwappedKeyFileFailsClosed) {
+  StartHost();
+  SaleId();
+  std::string key_file = KeyFile();
+  std::string original;
+  {
+    std::ifstream in(key_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    original = text.str();
+  }
+
+  // One base64 character inside the private scalar (DER bytes 36 to 67 of the PKCS#8 structure).
+  std::string damaged = original;
+  size_t body = damaged.find('\n') + 1;
+  damaged[body + 56] = damaged[body + 56] == 'A' ? 'B' : 'A';
+  std::ofstream(key_file, std::ios::trunc) << damaged;
+  HttpResult refused = Post("/v1/transactions", FranceSale(location_));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("damaged"), std::string::npos) << refused.body;
+
+  // Another register's key, valid on its own.
+  std::string other = CreateFranceLocation(base_, key_, kSiret, "CAISSE-02");
+  ASSERT_FALSE(other.empty());
+  std::filesystem::copy_file(keys_dir_ + "/" + account_ + "/nf525-" + kSiret + "-CAISSE-02.pem", key_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  HttpResult swapped = Post("/v1/transactions", FranceSale(location_));
+  EXPECT_EQ(swapped.status, 503) << swapped.body;
+  EXPECT_NE(swapped.body.find("registered for it"), std::string::npos) << swapped.body;
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records WHERE location_id = '" + location_ + "'"), "1");
+
+  std::ofstream(key_file, std::ios::trunc) << original;
+  ASSERT_EQ(Post("/v1/transactions", FranceSale(location_)).status, 201);
+  std::string zip = ArchiveToday();
+  auto [status, output] = RunCommand(Verifier() + " " + zip);
+  EXPECT_EQ(status, 0) << "no record was signed with a wrong key:\n" << output;
+}
+
+TEST_F(FranceTest, RetriedReprintsAndClosuresAreWrittenOnce) {
+  StartHost();
+  std::string sale = SaleId();
+  std::vector<std::string> headers = Auth(key_);
+  headers.push_back("Idempotency-Key: reprint-1");
+  HttpResult first = HttpCall("POST", base_ + "/v1/transactions/" + sale + "/duplicates", "{}", headers);
+  HttpResult retry = HttpCall("POST", base_ + "/v1/transactions/" + sale + "/duplicates", "{}", headers);
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(retry.body, first.body);
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records WHERE operation = 'duplicate'"), "1");
+
+  // A month closure closes the open day first, and answers with both closures.
+  headers.back() = "Idempotency-Key: month-1";
+  HttpResult month = HttpCall("POST", base_ + "/v1/locations/" + location_ + "/closures", "{\"period\":\"month\"}", headers);
+  ASSERT_EQ(month.status, 201) << month.body;
+  EXPECT_NE(month.body.find("\"closure_day\""), std::string::npos) << month.body;
+  EXPECT_NE(month.body.find("\"closure_month\""), std::string::npos) << month.body;
+  HttpCall("POST", base_ + "/v1/locations/" + location_ + "/closures", "{\"period\":\"month\"}", headers);
+  EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records WHERE operation = 'closure'"), "2");
+}
+
+TEST_F(FranceTest, OneLocationPerRegister) {
+  StartHost();
+  HttpResult again = Post("/v1/locations", "{\"name\":\"Doublon\",\"country\":\"FR\",\"country_config\":{\"system\":"
+                                           "\"nf525\",\"siret\":\"" + std::string(kSiret) + "\",\"register_id\":\"" +
+                                           kRegister + "\"}}");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("register_in_use"), std::string::npos) << again.body;
+}
+
 TEST_F(FranceTest, HostStartAndStopAreJournaled) {
   StartHost();
   SaleId();
@@ -424,10 +501,13 @@ TEST_F(FranceTest, BadInputGetsClearErrors) {
   EXPECT_EQ(Post("/v1/locations/" + location_ + "/closures", "{\"period\":\"week\"}").status, 400);
   EXPECT_EQ(Post("/v1/locations/" + location_ + "/events", "{\"type\":\"closure\"}").status, 400)
       << "the host journals closures itself";
-  HttpResult long_archive = Post("/v1/locations/" + location_ + "/archives", "{\"from\":\"2025-01-01\",\"to\":\"2026-12-31\"}");
+  HttpResult long_archive = Post("/v1/locations/" + location_ + "/archives", "{\"from\":\"2024-01-01\",\"to\":\"2025-06-30\"}");
   EXPECT_EQ(long_archive.status, 400) << long_archive.body;
   EXPECT_EQ(Post("/v1/locations/" + location_ + "/archives", "{\"from\":\"2026-13-01\",\"to\":\"2026-12-31\"}").status,
             400);
+  HttpResult future = Post("/v1/locations/" + location_ + "/archives", "{\"from\":\"2099-01-01\",\"to\":\"2099-01-02\"}");
+  EXPECT_EQ(future.status, 400) << future.body;
+  EXPECT_NE(future.body.find("\"field\":\"to\""), std::string::npos) << future.body;
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ class IdempotencyTest : public ::testing::Test {
 
   void SetUp() override {
     if (database_ == nullptr) {
-      GTEST_SKIP() << "needs PostgreSQL: set FISCAL_TEST_PG (for example \"host=127.0.0.1 port=55433 user=fiscal\"), "
+      GTEST_SKIP() << "needs PostgreSQL: set FISCAL_TEST_PG (for example \"host=127.0.0.1 port=15433 user=fiscal\"), "
                       "as scripts/test.sh does";
     }
     app_.config = &config_;

@@ -17,7 +17,7 @@ namespace fiscal::testing {
 
 // Why a suite that needs PostgreSQL skips.
 inline constexpr const char* kNeedsPostgres =
-    "needs PostgreSQL: set FISCAL_TEST_PG (for example \"host=127.0.0.1 port=55433 user=fiscal\"), as "
+    "needs PostgreSQL: set FISCAL_TEST_PG (for example \"host=127.0.0.1 port=15433 user=fiscal\"), as "
     "scripts/test.sh does";
 
 class ScratchDatabase {

@@ -1,6 +1,6 @@
 // WebhookStore against a real PostgreSQL database: CRUD, tenant isolation, EnqueueEvent inside
 // the caller's transaction, and the senders' claim. Needs FISCAL_TEST_PG (set by scripts/test.sh,
-// e.g. "host=127.0.0.1 port=55433 user=fiscal"); without it the tests skip.
+// e.g. "host=127.0.0.1 port=15433 user=fiscal"); without it the tests skip.
 #include <gtest/gtest.h>
 
 #include <cstdlib>

@@ -18,7 +18,16 @@ namespace {
 
 // POST routes that create something. Patterns use the router's ":name" syntax.
 constexpr const char* kCoveredRoutes[] = {
-    "/v1/accounts", "/v1/api-keys", "/v1/locations", "/v1/transactions", "/v1/transactions/:id/cancel", "/v1/webhooks",
+    "/v1/accounts",
+    "/v1/api-keys",
+    "/v1/locations",
+    "/v1/transactions",
+    "/v1/transactions/:id/cancel",
+    "/v1/transactions/:id/duplicates",
+    "/v1/locations/:id/closures",
+    "/v1/locations/:id/events",
+    "/v1/locations/:id/archives",
+    "/v1/webhooks",
 };
 
 // The only route without an API key; its keys share one scope.

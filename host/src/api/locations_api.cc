@@ -102,6 +102,11 @@ http::Response CreateLocation(App& app, http::Request& request) {
     }
     Status key = app.keys->EnsureKey(principal->account_id, signing_key->text());
     if (!key.ok()) return http::ErrorResponse(key);
+    // The location keeps the key's id, so that a key file replaced later is caught before it signs.
+    auto key_id = app.keys->KeyIdOf(principal->account_id, signing_key->text());
+    if (!key_id.ok()) return http::ErrorResponse(key_id.status());
+    row.profile.pop_back();
+    row.profile += std::string(row.profile.size() > 1 ? "," : "") + "\"signing_key_id\":" + json::Quote(*key_id) + "}";
   }
 
   auto created = app.accounts->CreateLocation(row);

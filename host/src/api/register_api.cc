@@ -61,13 +61,12 @@ std::string WrittenJson(App& app, const Target& target, const std::vector<store:
     std::string chain = record.chain_key == target.location.chain_key
                             ? journal::kTickets
                             : record.chain_key.substr(record.chain_key.rfind('#') + 1);
-    long total = 0;
-    auto rows = app.chain_records->ListLatest(target.location.plugin_name, target.actor.environment, record.chain_key,
-                                              "", 1, 0, total);
-    if (!rows.ok()) continue;
-    for (const store::ChainRecordRow& row : *rows) {
-      if (row.id == record.id) items += (items.empty() ? "" : ",") + ChainRecordJson(row, chain);
+    auto row = app.chain_records->GetRecord(record.id);
+    if (!row.ok()) {
+      log::Error("cannot read back a record just written", {{"record_id", record.id}, {"error", row.status().message()}});
+      continue;
     }
+    items += (items.empty() ? "" : ",") + ChainRecordJson(*row, chain);
   }
   return "[" + items + "]";
 }
@@ -299,6 +298,9 @@ void AddRegisterRoutes(App& app, http::Router& router) {
   router.Add("POST", "/v1/locations/:id/events", [&app](http::Request& r) { return CreateEvent(app, r); });
   router.Add("GET", "/v1/locations/:id/journal", [&app](http::Request& r) { return ListJournal(app, r); });
   router.Add("POST", "/v1/locations/:id/archives", [&app](http::Request& r) { return CreateArchive(app, r); });
+  router.Add("GET", "/v1/locations/:id/archives", [&app](http::Request& r) {
+    return ListChain(app, r, journal::kArchives, journal::kArchives, "archive");
+  });
   router.Add("POST", "/v1/admin/closures/run", [&app](http::Request& r) { return RunClosures(app, r); });
   router.Add("GET", "/v1/locations/:id/archives/:archive_id",
              [&app](http::Request& r) { return GetArchive(app, r); });

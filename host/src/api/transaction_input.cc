@@ -224,11 +224,11 @@ Result<TransactionInput> ParseTransactionInput(const json::Node& body) {
     return Status::InvalidArgument("currency", "currency must be \"EUR\": the fiscal systems served report in euros");
   }
 
-  auto payment = ReadString(body, "payment_method", "", 16, true);
+  // payment_method may be left out when "payments" lists the payments (checked below).
+  auto payment = ReadString(body, "payment_method", "", 16, false);
   if (!payment.ok()) return payment.status();
-  input.payment_method = **payment;
-  if (input.payment_method != "cash" && input.payment_method != "card" && input.payment_method != "transfer" &&
-      input.payment_method != "other") {
+  input.payment_method = payment->value_or("");
+  if (!input.payment_method.empty() && !IsPaymentMethod(input.payment_method)) {
     return Status::InvalidArgument("payment_method", "payment_method must be one of cash, card, transfer, other");
   }
 
@@ -261,6 +261,14 @@ Result<TransactionInput> ParseTransactionInput(const json::Node& body) {
   }
   FISCAL_RETURN_IF_ERROR(ComputeTotals(input));
   FISCAL_RETURN_IF_ERROR(ParsePayments(body, input));
+  if (input.payment_method.empty()) {
+    if (input.payments.empty()) {
+      return Status::InvalidArgument("payment_method", "payment_method is required: one of cash, card, transfer, "
+                                                       "other (or list the payments in \"payments\")");
+    }
+    // The transaction's single method is the first payment's.
+    input.payment_method = input.payments.front().method;
+  }
 
   // The server's split is authoritative; the client's, when sent, must agree with it.
   input.pretax_amount = Decimal();

@@ -60,6 +60,8 @@ store::RecordBuilder MakeBuilder(const App& app, std::shared_ptr<const plugins::
     context.location_id = location.id;
     context.environment = principal.environment;
     context.key_store = keys;
+    context.pinned_key_ref = journal::ProfileString(location, "signing_key");
+    context.pinned_key_id = journal::ProfileString(location, "signing_key_id");
     plugins::CallOutcome outcome = plugin->IssueRecord(
         IssueInput(issue.operation, principal.environment, location, transaction_json(position), position, issue),
         context);
@@ -277,10 +279,24 @@ http::Response ListTransactions(App& app, http::Request& request) {
   return http::Response::Json(200, PageJson(items, total, filter.limit, filter.offset));
 }
 
-// Returns the record selected by ?record=sale|cancel (default: the transaction's own record).
-Result<store::RecordRow> SelectRecord(const store::TransactionRow& transaction, const std::string& which) {
-  if (!which.empty() && which != "sale" && which != "cancel") {
-    return Status::InvalidArgument("record", "record must be \"sale\" (the transaction's own record) or \"cancel\"");
+// Returns the record selected by ?record=sale|cancel|duplicate (default: the transaction's own
+// record). For duplicates `copy` picks the reprint by number (1 for the first; default the last).
+Result<store::RecordRow> SelectRecord(const store::TransactionRow& transaction, const std::string& which,
+                                      const std::string& copy = "") {
+  if (!which.empty() && which != "sale" && which != "cancel" && which != "duplicate") {
+    return Status::InvalidArgument("record", "record must be \"sale\" (the transaction's own record), \"cancel\" or "
+                                             "\"duplicate\"");
+  }
+  if (which == "duplicate") {
+    std::vector<const store::RecordRow*> copies;
+    for (const store::RecordRow& record : transaction.records) {
+      if (record.operation == "duplicate") copies.push_back(&record);
+    }
+    if (copies.empty()) return Status::NotFound("transaction " + transaction.id + " has no reprint");
+    if (copy.empty()) return *copies.back();
+    auto number = ReadIntParam(copy, "copy", 0, 1, static_cast<int>(copies.size()));
+    if (!number.ok()) return number.status();
+    return *copies[static_cast<size_t>(*number) - 1];
   }
   for (const store::RecordRow& record : transaction.records) {
     if (which == "cancel" ? record.operation == "cancel" : record.operation == "sale" || record.operation == "refund") {
@@ -297,7 +313,7 @@ http::Response GetDocument(App& app, http::Request& request) {
   if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
   auto transaction = app.transactions->Get(principal->account_id, id);
   if (!transaction.ok()) return http::ErrorResponse(transaction.status());
-  auto record = SelectRecord(*transaction, request.Query("record"));
+  auto record = SelectRecord(*transaction, request.Query("record"), request.Query("copy"));
   if (!record.ok()) return http::ErrorResponse(record.status());
 
   http::Response response;
@@ -314,7 +330,7 @@ http::Response GetReceipt(App& app, http::Request& request) {
   if (!IsUuid(id)) return http::ErrorResponse(Status::NotFound("transaction " + id + " not found"));
   auto transaction = app.transactions->Get(principal->account_id, id);
   if (!transaction.ok()) return http::ErrorResponse(transaction.status());
-  auto record = SelectRecord(*transaction, "");
+  auto record = SelectRecord(*transaction, request.Query("record"), request.Query("copy"));
   if (!record.ok()) return http::ErrorResponse(record.status());
   auto location = app.accounts->GetLocation(principal->account_id, transaction->location_id);
   if (!location.ok()) return http::ErrorResponse(location.status());

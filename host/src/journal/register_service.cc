@@ -196,6 +196,8 @@ store::RecordBuilder RegisterService::Builder(std::shared_ptr<const plugins::Loa
     context.location_id = location.id;
     context.environment = actor.environment;
     context.key_store = keys;
+    context.pinned_key_ref = ProfileString(location, "signing_key");
+    context.pinned_key_id = ProfileString(location, "signing_key_id");
     plugins::CallOutcome outcome = plugin->IssueRecord(input, context);
     if (!outcome.ok()) return outcome.ToStatus("issue_record");
     return plugins::ParseIssuedRecord(plugin->descriptor().name, outcome.result);
@@ -387,6 +389,15 @@ Result<std::string> RegisterService::Archive(const store::LocationRow& location,
   if ((*last_day - *first_day).count() + 1 > 366) {
     return Status::InvalidArgument("to", "an archive covers at most 366 days; split the period");
   }
+  // An archive freezes a period that is over or under way, never one still to come.
+  std::string time_zone = ProfileString(location, "time_zone");
+  if (time_zone.empty()) time_zone = "UTC";
+  auto today = records_.LocalDate(time_zone);
+  if (!today.ok()) return today.status();
+  if (to > *today) {
+    return Status::InvalidArgument("to", "to is " + to + ", after today (" + *today + " in " + time_zone +
+                                             "); an archive cannot cover days still to come");
+  }
   auto plugin = PluginFor(location);
   if (!plugin.ok()) return plugin.status();
   std::string key_ref = ProfileString(location, "signing_key");
@@ -396,8 +407,7 @@ Result<std::string> RegisterService::Archive(const store::LocationRow& location,
   FISCAL_RETURN_IF_ERROR(JournalOpenIncident(location, actor));
 
   // The period is made of local dates of the register's time zone.
-  std::string time_zone = ProfileString(location, "time_zone");
-  auto range = records_.LocalDateRange(from, to, time_zone.empty() ? "UTC" : time_zone);
+  auto range = records_.LocalDateRange(from, to, time_zone);
   if (!range.ok()) return range.status();
 
   archive::ArchiveInput input;
@@ -417,6 +427,7 @@ Result<std::string> RegisterService::Archive(const store::LocationRow& location,
   auto key_id = PublicKeyId(input.public_key_pem);
   if (!key_id.ok()) return key_id.status();
   input.key_id = *key_id;
+  const std::string pinned = ProfileString(location, "signing_key_id");
 
   for (const char* name : {kTickets, kTraining, kDuplicates, kClosures, kArchives, kJournal}) {
     std::optional<store::ChainRecordRow> anchor;
@@ -439,7 +450,7 @@ Result<std::string> RegisterService::Archive(const store::LocationRow& location,
 
   const keys::KeyStore* keys = keys_;
   auto signed_archive = archive::WriteArchive(input, [&](std::string_view manifest) -> Result<std::string> {
-    auto signature = keys->Sign(location.account_id, key_ref, manifest);
+    auto signature = keys->Sign(location.account_id, key_ref, manifest, pinned);
     if (!signature.ok()) return signature.status();
     return signature->der;
   });

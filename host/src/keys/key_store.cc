@@ -217,6 +217,17 @@ Result<PkeyPtr> LoadKey(std::string_view account_id, std::string_view key_ref, c
     return KeyUnavailable(account_id, key_ref, path,
                           std::string("the key is an EC key on curve ") + group + ", not P-256");
   }
+
+  // A file with one changed character can still parse: its private scalar then no longer matches
+  // the public point stored next to it, and every signature it makes would fail verification.
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr),
+                                                                    &EVP_PKEY_CTX_free);
+  bool consistent = check != nullptr && EVP_PKEY_pairwise_check(check.get()) == 1;
+  ERR_clear_error();
+  if (!consistent) {
+    return KeyUnavailable(account_id, key_ref, path,
+                          "the key file is damaged: its private and public parts do not match");
+  }
   return key;
 }
 
@@ -455,8 +466,8 @@ Status KeyStore::EnsureKey(std::string_view account_id, std::string_view key_ref
   return Status::Ok();
 }
 
-Result<Signature> KeyStore::Sign(std::string_view account_id, std::string_view key_ref,
-                                 std::string_view data) const {
+Result<Signature> KeyStore::Sign(std::string_view account_id, std::string_view key_ref, std::string_view data,
+                                 std::string_view expected_key_id) const {
   FISCAL_RETURN_IF_ERROR(CheckIds(account_id, key_ref));
   const std::string path = directory_ + "/" + ToLower(account_id) + "/" + std::string(key_ref) + ".pem";
 
@@ -475,11 +486,27 @@ Result<Signature> KeyStore::Sign(std::string_view account_id, std::string_view k
   if (!public_der.ok()) return public_der.status();
   Result<std::string> key_id = KeyId(*public_der);
   if (!key_id.ok()) return key_id.status();
+  if (!expected_key_id.empty() && *key_id != expected_key_id) {
+    return KeyUnavailable(account_id, key_ref, path,
+                          "the key file holds key " + *key_id + ", not the key " + std::string(expected_key_id) +
+                              " registered for it; restore the register's own key file");
+  }
   Result<std::string> public_pem = PublicKeyPemOf(key->get());
   if (!public_pem.ok()) return public_pem.status();
   signature.key_id = std::move(*key_id);
   signature.public_key_pem = std::move(*public_pem);
   return signature;
+}
+
+Result<std::string> KeyStore::KeyIdOf(std::string_view account_id, std::string_view key_ref) const {
+  FISCAL_RETURN_IF_ERROR(CheckIds(account_id, key_ref));
+  const std::string path = directory_ + "/" + ToLower(account_id) + "/" + std::string(key_ref) + ".pem";
+
+  Result<PkeyPtr> key = LoadKey(account_id, key_ref, path);
+  if (!key.ok()) return key.status();
+  Result<std::string> public_der = PublicKeyDer(key->get());
+  if (!public_der.ok()) return public_der.status();
+  return KeyId(*public_der);
 }
 
 Result<std::string> KeyStore::PublicKeyPem(std::string_view account_id, std::string_view key_ref) const {

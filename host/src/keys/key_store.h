@@ -54,7 +54,14 @@ class KeyStore {
   // Signs SHA-256(data) with ECDSA. Unavailable (StatusCode::kUnavailable, error code
   // "signing_key_unavailable") when the key file is missing, unreadable or not a P-256 private key.
   // The message names the key_ref, never any key material, and tells the operator what to fix.
-  Result<Signature> Sign(std::string_view account_id, std::string_view key_ref, std::string_view data) const;
+  // A non-empty `expected_key_id` pins the key: a file holding another key (copied from another
+  // register, say) is unavailable too, because its signatures would not verify under the key the
+  // register's records name.
+  Result<Signature> Sign(std::string_view account_id, std::string_view key_ref, std::string_view data,
+                         std::string_view expected_key_id = {}) const;
+
+  // Returns the key id (hex SHA-256 of the DER public key) of the key. Fails like Sign.
+  Result<std::string> KeyIdOf(std::string_view account_id, std::string_view key_ref) const;
 
   // Returns the PEM "PUBLIC KEY" block of the key. Fails like Sign.
   Result<std::string> PublicKeyPem(std::string_view account_id, std::string_view key_ref) const;

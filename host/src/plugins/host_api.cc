@@ -285,7 +285,9 @@ fiscal_status SignUnguarded(fiscal_call* call, const fiscal_sign_request* reques
   }
 
   std::string_view data(reinterpret_cast<const char*>(request->data), request->data_size);
-  Result<keys::Signature> signature = key_store->Sign(call->context->account_id, key_ref, data);
+  const std::string_view expected_key_id =
+      key_ref == call->context->pinned_key_ref ? std::string_view(call->context->pinned_key_id) : std::string_view();
+  Result<keys::Signature> signature = key_store->Sign(call->context->account_id, key_ref, data, expected_key_id);
   if (!signature.ok()) {
     const Status& status = signature.status();
     // The key_ref was checked above, so an invalid argument left is the call's account id: a host bug.
@@ -391,6 +393,14 @@ CallOutcome RunPluginCall(const CallTarget& target, const CallContext& context,
         outcome.error_message.find(call.host_error) == std::string::npos) {
       outcome.error_message += " (host: " + call.host_error + ")";
     }
+    return outcome;
+  }
+
+  // A plugin may pass the status of a failed sign on unchanged, as plugin_abi.h allows: the host's
+  // own reason is then the whole message.
+  if (outcome.status == FISCAL_ERR_UNAVAILABLE && !call.host_error.empty()) {
+    outcome.error_field = std::move(call.error_field);
+    outcome.error_message = std::move(call.host_error);
     return outcome;
   }
 

@@ -77,6 +77,10 @@ struct CallContext {
   // Keys that fiscal_host_api.sign uses, looked up within account_id. Not owned; must outlive the
   // call. Null in a host without signing keys: sign then returns FISCAL_ERR_UNAVAILABLE.
   const keys::KeyStore* key_store = nullptr;
+  // The key the location registered: sign with `pinned_key_ref` succeeds only with the key whose
+  // id is `pinned_key_id`. Empty: not pinned.
+  std::string pinned_key_ref;
+  std::string pinned_key_id;
 };
 
 // The outcome of one plugin call: the plugin's status code and either its result document or its

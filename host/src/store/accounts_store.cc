@@ -143,6 +143,18 @@ Result<LocationRow> AccountsStore::CreateLocation(const LocationRow& input) {
                                                     "be issued from one account");
     }
 
+    // A register that signs its own records is one till: two locations on its chain would write
+    // every journal event twice and split its archives.
+    if (input.profile.find("\"signing_key\"") != std::string::npos) {
+      std::string existing;
+      session << "SELECT id::text FROM locations WHERE plugin_name = :p AND chain_key = :k LIMIT 1",
+          soci::use(input.plugin_name), soci::use(input.chain_key), soci::into(existing);
+      if (session.got_data()) {
+        return Status::Conflict("register_in_use", "the register " + input.chain_key + " already has location " +
+                                                       existing + "; use that location, or another register_id");
+      }
+    }
+
     soci::row row;
     session << std::string("INSERT INTO locations (account_id, name, country, address, tax_id, country_config, plugin_name, "
                            "chain_key, issuer_key, profile) VALUES (:a::uuid, :n, :c, nullif(:ad, ''), nullif(:t, ''), :cc::jsonb, "

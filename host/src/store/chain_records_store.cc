@@ -241,6 +241,20 @@ Result<std::vector<ChainRecordRow>> ChainRecordsStore::ListLatest(const std::str
   return records;
 }
 
+Result<ChainRecordRow> ChainRecordsStore::GetRecord(const std::string& record_id) {
+  ChainRecordRow record;
+  Status status = database_.Run([&](soci::session& session) {
+    soci::row row;
+    session << std::string("SELECT ") + kChainRecordColumns + " FROM fiscal_records WHERE id = :id::uuid",
+        soci::use(record_id), soci::into(row);
+    if (!session.got_data()) return Status::NotFound("record " + record_id + " not found");
+    record = ReadChainRecord(row);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return record;
+}
+
 Result<std::string> ChainRecordsStore::HeadState(const std::string& plugin_name, const std::string& environment,
                                                  const std::string& chain_key) {
   std::string state;

@@ -95,6 +95,9 @@ class ChainRecordsStore {
                                                  const std::string& chain_key, const std::string& operation, int limit,
                                                  int offset, long& total);
 
+  // One record by id, or kNotFound.
+  Result<ChainRecordRow> GetRecord(const std::string& record_id);
+
   // The state the newest record of a chain left (JSON text), or "" when the chain has no record.
   Result<std::string> HeadState(const std::string& plugin_name, const std::string& environment,
                                 const std::string& chain_key);
