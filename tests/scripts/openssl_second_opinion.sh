@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A second opinion on fiscal-verify: checks a sample archive with openssl, jq and coreutils alone
 # (python3 only unzips and edits files), following the steps that README.txt inside the archive
-# gives. Then checks that tampered copies fail both here and in fiscal-verify.
+# gives. Then checks that tampered copies fail both here and in fiscal-verify, and that
+# fiscal-verify's --key-id and --public-key reject an archive of another key.
 #
 # Usage: openssl_second_opinion.sh FIXTURE_TOOL FISCAL_VERIFY WORK_DIR
 #   FIXTURE_TOOL   fiscal-archive-fixture, which writes the sample archive
@@ -195,5 +196,45 @@ status=0
 failure=$(jq -r '.failure.chain + " " + (.failure.sequence | tostring)' "$work/report.json")
 [ "$failure" = "tickets 2" ] ||
   fail "fiscal-verify --json: $(cat "$work/report.json")"
+
+echo "== a pinned key"
+key_id=$(openssl pkey -pubin -in "$original/public_key.pem" -outform DER | openssl dgst -sha256 -r |
+         cut -c1-64)
+note="note: key not pinned; compare the key id with the register's published key id (--key-id)"
+output=$("$verifier" "$work/archive.zip") || fail "fiscal-verify rejects the sample archive"
+grep -qxF "$note" <<<"$output" || fail "no note about the unpinned key: $output"
+output=$("$verifier" --key-id "$key_id" "$work/archive.zip") ||
+  fail "fiscal-verify --key-id rejects the archive's own key: $output"
+grep -qx "ok pinned key $key_id" <<<"$output" || fail "fiscal-verify --key-id output: $output"
+if grep -q "^note:" <<<"$output"; then fail "a note despite the pinned key: $output"; fi
+output=$("$verifier" --public-key="$original/public_key.pem" "$work/archive.zip") ||
+  fail "fiscal-verify --public-key rejects the archive's own key: $output"
+grep -qx "ok pinned key $key_id" <<<"$output" || fail "fiscal-verify --public-key output: $output"
+
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/other.key" \
+  2>/dev/null || fail "openssl could not generate a P-256 key"
+openssl pkey -in "$work/other.key" -pubout -out "$work/other.pem"
+other_id=$(openssl pkey -pubin -in "$work/other.pem" -outform DER | openssl dgst -sha256 -r |
+           cut -c1-64)
+expected="INVALID: file public_key.pem: the archive is signed by key $key_id, expected $other_id"
+for option in "--key-id=$other_id" "--public-key=$work/other.pem"; do
+  status=0
+  output=$("$verifier" "$option" "$work/archive.zip") || status=$?
+  [ $status -eq 1 ] || fail "fiscal-verify $option: exit status $status, expected 1"
+  [ "$output" = "$expected" ] || fail "fiscal-verify $option output: $output"
+done
+echo "fiscal-verify: $expected"
+
+echo "== key option errors exit 2"
+expect_usage_error() {
+  local status=0
+  "$verifier" "$@" >/dev/null 2>&1 || status=$?
+  [ $status -eq 2 ] || fail "fiscal-verify $*: exit status $status, expected 2"
+}
+expect_usage_error --key-id xyz "$work/archive.zip"
+expect_usage_error "$work/archive.zip" --key-id
+expect_usage_error --public-key "$work/missing.pem" "$work/archive.zip"
+expect_usage_error --public-key "$work/archive.zip" "$work/archive.zip"
+expect_usage_error --key-id "$other_id" --public-key "$original/public_key.pem" "$work/archive.zip"
 
 echo "PASS: openssl and fiscal-verify agree on the sample archive and its tampered copies"

@@ -546,6 +546,48 @@ TEST(FranceRecords, DuplicatesCountCopies) {
   EXPECT_EQ(status.field(), "transaction.total_amount");
 }
 
+// Training mode keeps its records apart, so a training ticket never enters the register's
+// duplicates chain.
+TEST(FranceRecords, TrainingTicketIsNotReprinted) {
+  Register till;
+  Issued training;
+  till.MustIssue("sale", "training", "2026-12-04T10:16:00Z",
+                 R"("training":true,"transaction":)" + Notebook("t-x"), &training);
+  ASSERT_EQ(training.record_type, "training");
+
+  Status status = till.Issue("duplicate", "duplicates", "2026-12-04T10:30:00Z",
+                             R"("transaction":)" + Notebook("t-x") + "," +
+                                 Register::Original(training) +
+                                 R"(,"operator":"Marie","copy_number":1)");
+  EXPECT_EQ(status.code(), FISCAL_ERR_INVALID_INPUT);
+  EXPECT_EQ(status.field(), "original");
+  EXPECT_NE(status.message().find(training.fiscal_id + " is a training ticket"),
+            std::string::npos)
+      << status.message();
+  EXPECT_NE(status.message().find("training tickets are not reprinted as duplicates"),
+            std::string::npos)
+      << status.message();
+  EXPECT_TRUE(till.Records("duplicates").empty());
+}
+
+// The reason of a reprint may have 500 characters, whatever their UTF-8 length.
+TEST(FranceRecords, DuplicateReasonCountsCharacters) {
+  Register till;
+  IssueTickets(till);
+  std::string reason;
+  for (int i = 0; i < 500; ++i) reason += "\xc3\xa9";
+  std::string members = R"("transaction":)" + BookAndPens() + "," +
+                        Register::Original(till.Records("tickets")[0]) +
+                        R"(,"operator":"Marie","copy_number":1,"reason":")";
+  till.MustIssue("duplicate", "duplicates", "2026-12-04T11:30:00Z", members + reason + "\"");
+
+  Status status = till.Issue("duplicate", "duplicates", "2026-12-04T11:31:00Z",
+                             members + reason + "\xc3\xa9\"");
+  EXPECT_EQ(status.field(), "reason");
+  EXPECT_EQ(status.message(),
+            "reason has 501 characters, more than the maximum of 500; shorten it");
+}
+
 // Free text keeps its ',' and '|' in the document; in the payload they become spaces.
 TEST(FranceRecords, EventFreeTextSanitised) {
   Register till;

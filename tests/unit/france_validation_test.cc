@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,6 +65,36 @@ TEST(FranceLocation, SiretChecksum) {
   // La Poste's establishments follow INSEE's digit-sum rule instead of Luhn.
   EXPECT_TRUE(IsValidSiret("35600000000001"));
   EXPECT_FALSE(IsValidSiret("35600000000002"));
+}
+
+// 60 "é" are 120 bytes but 60 characters, within the limit of 100 characters.
+TEST(FranceLocation, EstablishmentCountsCharacters) {
+  auto config = [](const std::string& establishment) {
+    return R"({"siret":"73282932000074","register_id":"C","establishment":")" + establishment +
+           R"("})";
+  };
+  auto repeat = [](const std::string& text, int count) {
+    std::string out;
+    for (int i = 0; i < count; ++i) out += text;
+    return out;
+  };
+  std::string result;
+  for (int count : {60, 100}) {
+    Status status = ValidateLocation(config(repeat(R"(\u00e9)", count)), &result);
+    EXPECT_TRUE(status.ok()) << count << ": " << status.message();
+    status = ValidateLocation(config(repeat("\xc3\xa9", count)), &result);
+    EXPECT_TRUE(status.ok()) << count << ": " << status.message();
+  }
+  // A character outside the Basic Multilingual Plane is 4 bytes and one character.
+  Status status = ValidateLocation(config(repeat("\xf0\x9f\x8d\x9e", 100)), &result);
+  EXPECT_TRUE(status.ok()) << status.message();
+
+  status = ValidateLocation(config(repeat("\xc3\xa9", 101)), &result);
+  EXPECT_EQ(status.code(), FISCAL_ERR_INVALID_INPUT);
+  EXPECT_EQ(status.field(), "country_config.establishment");
+  EXPECT_EQ(status.message(),
+            "country_config.establishment has 101 characters, more than the maximum of 100; "
+            "shorten it");
 }
 
 TEST(FranceLocation, ErrorsNameTheField) {
@@ -200,6 +231,122 @@ TEST_F(FranceIssueErrors, TransactionFields) {
     EXPECT_EQ(status.code(), FISCAL_ERR_INVALID_INPUT) << c.field;
     EXPECT_EQ(status.field(), c.field) << status.message();
     EXPECT_NE(status.message().find(c.field), std::string::npos) << status.message();
+  }
+}
+
+// A sale of one 1.00 line per rate, each line's whole amount as the rate's base.
+std::string SaleAtRates(const std::vector<std::string>& rates) {
+  std::string items;
+  std::string breakdown;
+  for (const std::string& rate : rates) {
+    if (!items.empty()) items += ",";
+    if (!breakdown.empty()) breakdown += ",";
+    items += R"({"description":"Article","quantity":"1","unit_price":"1.00","tax_rate":")" + rate +
+             R"(","amount":"1.00"})";
+    breakdown += R"({"tax_rate":")" + rate + R"(","base":"1.00","tax":"0.00"})";
+  }
+  std::string total = std::to_string(rates.size()) + ".00";
+  return R"({"operation":"sale","environment":"test","now":"2026-12-04T10:15:00Z",)"
+         R"("location":{"siret":"73282932000074","register_id":"CAISSE-01"},)"
+         R"("chain":{"name":"tickets","key":"FR-73282932000074-CAISSE-01","sequence":1,)"
+         R"("previous":null},"transaction":{"id":"t-1","type":"sale","currency":"EUR",)"
+         R"("payment_method":"card","items":[)" +
+         items + R"(],"breakdown":[)" + breakdown + R"(],"pretax_amount":")" + total +
+         R"(","tax_amount":"0.00","total_amount":")" + total + R"(","customer":null}})";
+}
+
+TEST_F(FranceIssueErrors, FrenchVatRatesAccepted) {
+  Status status = Issue(SaleAtRates(
+      {"20.00", "13.00", "10.00", "8.50", "5.50", "2.10", "1.75", "1.05", "0.90", "0.00"}));
+  EXPECT_TRUE(status.ok()) << status.field() << ": " << status.message();
+  status = Issue(SaleAtRates({"20", "8.5", "0.9", "0"}));
+  EXPECT_TRUE(status.ok()) << status.field() << ": " << status.message();
+}
+
+TEST_F(FranceIssueErrors, OtherVatRatesRejected) {
+  const std::string accepted = "0, 0.9, 1.05, 1.75, 2.1, 5.5, 8.5, 10, 13 and 20";
+  const std::string sale = kSaleInput;
+  struct Case {
+    std::string rate;
+    std::string message_rate;  // the rate as the error message writes it
+  };
+  const std::vector<Case> cases = {{"21.00", "21"}, {"37.00", "37"}, {"19.60", "19.6"},
+                                   {"7.00", "7"},   {"2.20", "2.2"}, {"0.85", "0.85"},
+                                   {"85.00", "85"}, {"0.01", "0.01"}};
+  for (const Case& c : cases) {
+    Status status = Issue(Replace(sale, R"("tax_rate":"20.00","amount":"1.20")",
+                                  R"("tax_rate":")" + c.rate + R"(","amount":"1.20")"));
+    EXPECT_EQ(status.code(), FISCAL_ERR_INVALID_INPUT) << c.rate;
+    EXPECT_EQ(status.field(), "transaction.items[2].tax_rate") << status.message();
+    EXPECT_EQ(status.message(), "transaction.items[2].tax_rate " + c.message_rate +
+                                    " % is not a VAT rate of France; the accepted rates in "
+                                    "percent are " +
+                                    accepted);
+  }
+
+  // A breakdown entry is checked the same way, before its lines.
+  Status status = Issue(Replace(sale, R"({"tax_rate":"5.50","base":"10.00","tax":"0.55"})",
+                                R"({"tax_rate":"5.50","base":"10.00","tax":"0.55"},)"
+                                R"({"tax_rate":"21.00","base":"0.00","tax":"0.00"})"));
+  EXPECT_EQ(status.field(), "transaction.breakdown[1].tax_rate") << status.message();
+  EXPECT_NE(status.message().find("21 % is not a VAT rate of France"), std::string::npos)
+      << status.message();
+}
+
+// Length limits count Unicode characters, so accented text gets the same room as ASCII.
+TEST_F(FranceIssueErrors, TextLimitsCountCharacters) {
+  auto repeat = [](const std::string& text, size_t count) {
+    std::string out;
+    for (size_t i = 0; i < count; ++i) out += text;
+    return out;
+  };
+  const std::string e_acute = "\xc3\xa9";
+  const std::string sale = kSaleInput;
+  const std::string event =
+      R"({"operation":"event","environment":"test","now":"2026-12-04T10:15:00Z",)"
+      R"("location":{"siret":"73282932000074","register_id":"CAISSE-01"},)"
+      R"("chain":{"name":"journal","key":"k","sequence":1,"previous":null},)"
+      R"("event":{"code":30,"name":"login","operator":"Marie","description":""}})";
+  struct Case {
+    std::string field;
+    size_t limit;
+    std::function<std::string(const std::string&)> input;
+  };
+  const std::vector<Case> cases = {
+      {"transaction.items[0].description", 500,
+       [&](const std::string& text) {
+         return Replace(sale, R"("description":"Livre")", R"("description":")" + text + "\"");
+       }},
+      {"transaction.description", 500,
+       [&](const std::string& text) {
+         return Replace(sale, R"("currency":"EUR",)",
+                        R"("currency":"EUR","description":")" + text + "\",");
+       }},
+      {"transaction.id", 100,
+       [&](const std::string& text) {
+         return Replace(sale, R"("id":"t-1")", R"("id":")" + text + "\"");
+       }},
+      {"transaction.customer.name", 500,
+       [&](const std::string& text) {
+         return Replace(sale, R"("customer":null)", R"("customer":{"name":")" + text + "\"}");
+       }},
+      {"event.operator", 100,
+       [&](const std::string& text) {
+         return Replace(event, R"("operator":"Marie")", R"("operator":")" + text + "\"");
+       }},
+      {"event.description", 2000,
+       [&](const std::string& text) {
+         return Replace(event, R"("description":"")", R"("description":")" + text + "\"");
+       }},
+  };
+  for (const Case& c : cases) {
+    Status status = Issue(c.input(repeat(e_acute, c.limit)));
+    EXPECT_TRUE(status.ok()) << c.field << ": " << status.message();
+    status = Issue(c.input(repeat(e_acute, c.limit + 1)));
+    EXPECT_EQ(status.field(), c.field) << status.message();
+    EXPECT_EQ(status.message(), c.field + " has " + std::to_string(c.limit + 1) +
+                                    " characters, more than the maximum of " +
+                                    std::to_string(c.limit) + "; shorten it");
   }
 }
 

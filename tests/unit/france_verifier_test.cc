@@ -159,6 +159,102 @@ TEST_F(VerifierTest, SampleArchiveIsValid) {
   EXPECT_EQ(FormatText(report).substr(FormatText(report).size() - 6), "VALID\n");
 }
 
+TEST_F(VerifierTest, CountsOfOneAreSingular) {
+  ChainBuilder tickets(key(), "tickets");
+  tickets.Add(1, "fr-ticket-v1", "2000:12.00,12.00,20261204091500,CAISSE-01,000001,VENTE,Y",
+              "{\"one\":1}", "CAISSE-01-T-000001", "sale", "ticket");
+  input().chains = {tickets.chain()};
+  Report report = VerifyInput();
+  ASSERT_EQ(report.outcome, Outcome::kValid) << Describe(report);
+  std::vector<std::string> expected = {
+      "manifest signature",
+      "key id " + input().key_id,
+      "chain tickets: 1 record 1..1",
+      "file hashes: 3 files",
+      "counts: 1 chain matches the manifest",
+      "closure totals: no closure to check",
+  };
+  EXPECT_EQ(report.checks, expected);
+}
+
+// Without a pinned key the report notes what VALID does not prove.
+TEST_F(VerifierTest, UnpinnedKeyAddsNote) {
+  const std::string note =
+      "key not pinned; compare the key id with the register's published key id (--key-id)";
+  Report report = VerifyInput();
+  ASSERT_EQ(report.outcome, Outcome::kValid) << Describe(report);
+  EXPECT_EQ(report.notes, std::vector<std::string>{note});
+  std::string text = FormatText(report);
+  EXPECT_NE(text.find("\nnote: " + note + "\nVALID\n"), std::string::npos) << text;
+  std::string json = FormatJson(report);
+  EXPECT_NE(json.find("\"notes\":[\"" + note + "\"]"), std::string::npos) << json;
+}
+
+// Someone holding another key can rebuild and re-sign a whole archive, which then agrees with
+// the public_key.pem it carries. Only the register's published key distinguishes it.
+TEST_F(VerifierTest, ArchiveOfAnotherKeyFailsPinnedKey) {
+  const std::string register_key_id = input().key_id;
+  std::string register_der;
+  ASSERT_TRUE(P256PublicKeyDer(input().public_key_pem, &register_der));
+  EXPECT_EQ(KeyIdOfDer(register_der), register_key_id);
+
+  SampleArchive forged = testing::MakeSampleArchive();
+  const std::string forged_key_id = forged.input.key_id;
+  ASSERT_NE(forged_key_id, register_key_id);
+  const std::string zip = WriteZipOrDie(forged.input, forged.key.get());
+  ASSERT_EQ(VerifyArchive(zip).outcome, Outcome::kValid);
+
+  const std::string reason =
+      "the archive is signed by key " + forged_key_id + ", expected " + register_key_id;
+  ExpectedKey by_id;
+  by_id.key_id = register_key_id;
+  ExpectedKey by_pem;
+  by_pem.public_key_der = register_der;
+  for (const ExpectedKey& expected : {by_id, by_pem}) {
+    Report report = VerifyArchive(zip, expected);
+    ExpectInvalidFile(report, "public_key.pem", reason);
+    EXPECT_EQ(report.failure.reason, reason);
+    EXPECT_TRUE(report.checks.empty()) << Describe(report);
+    EXPECT_TRUE(report.notes.empty()) << Describe(report);
+    EXPECT_EQ(FormatText(report), "INVALID: file public_key.pem: " + reason + "\n");
+  }
+}
+
+TEST_F(VerifierTest, PinnedKeyComesFirst) {
+  ExpectedKey expected;
+  expected.key_id = input().key_id;
+  ASSERT_TRUE(P256PublicKeyDer(input().public_key_pem, &expected.public_key_der));
+  Report report = VerifyArchive(Zip(), expected);
+  ASSERT_EQ(report.outcome, Outcome::kValid) << Describe(report);
+  EXPECT_EQ(report.checks.front(), "pinned key " + input().key_id);
+  EXPECT_EQ(report.checks[1], "manifest signature");
+  EXPECT_TRUE(report.notes.empty());
+
+  // A wrong key is named before the broken manifest signature.
+  std::vector<ZipFile> files = Entries(Zip());
+  ReplaceOnce(&EntryData(files, "manifest.json"), "\"count\": 4", "\"count\": 5");
+  expected.public_key_der.clear();
+  expected.key_id = std::string(64, '0');
+  report = VerifyArchive(Repack(files), expected);
+  ExpectInvalidFile(report, "public_key.pem", "the archive is signed by key " + input().key_id);
+}
+
+TEST(VerifierKeyTest, KeyIdAndPemReaders) {
+  EXPECT_TRUE(IsKeyId(std::string(64, 'a')));
+  EXPECT_FALSE(IsKeyId(std::string(64, 'A')));
+  EXPECT_FALSE(IsKeyId(std::string(63, 'a')));
+  EXPECT_FALSE(IsKeyId(std::string(63, 'a') + "g"));
+
+  EvpPkeyPtr key;
+  ASSERT_TRUE(GenerateP256Key(&key).ok());
+  std::string der;
+  ASSERT_TRUE(P256PublicKeyDer(testing::PublicKeyPem(key.get()), &der));
+  EXPECT_EQ(KeyIdOfDer(der), testing::KeyId(key.get()));
+  EXPECT_FALSE(P256PublicKeyDer("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+                                &der));
+  EXPECT_FALSE(P256PublicKeyDer("not a key", &der));
+}
+
 TEST_F(VerifierTest, EveryChainKindIsAccepted) {
   ChainBuilder training_builder(key(), "training");
   training_builder.Add(1, "fr-training-v1",
@@ -184,8 +280,8 @@ TEST_F(VerifierTest, EveryChainKindIsAccepted) {
   Report report = VerifyInput();
   ASSERT_EQ(report.outcome, Outcome::kValid) << Describe(report);
   EXPECT_EQ(report.checks[5], "chain training: 2 records 1..2");
-  EXPECT_EQ(report.checks[6], "chain duplicates: 1 records 1..1");
-  EXPECT_EQ(report.checks[7], "chain archives: 1 records 1..1");
+  EXPECT_EQ(report.checks[6], "chain duplicates: 1 record 1..1");
+  EXPECT_EQ(report.checks[7], "chain archives: 1 record 1..1");
 }
 
 // No byte of any signed field can change without the verifier naming the record. Each altered
@@ -488,7 +584,7 @@ TEST_F(VerifierTest, AnchoredTicketsUseCumulativeTotals) {
   Report report = VerifyInput();
   ASSERT_EQ(report.outcome, Outcome::kValid) << Describe(report);
   EXPECT_EQ(report.checks.back(),
-            "closure totals: 1 of 2 closures match 2 tickets, 1 start before the archive "
+            "closure totals: 1 of 2 closures matches 2 tickets, 1 starts before the archive "
             "(perpetual total checked)");
 
   // The same month closure with a wrong perpetual total.
@@ -878,7 +974,7 @@ TEST_F(VerifierTest, PluginRecordsAfterAnchorAreAccepted) {
   Report report = VerifyInput();
   ASSERT_EQ(report.outcome, Outcome::kValid) << Describe(report);
   EXPECT_EQ(report.checks.back(),
-            "closure totals: 2 of 3 closures match 3 tickets, 1 start before the archive "
+            "closure totals: 2 of 3 closures match 3 tickets, 1 starts before the archive "
             "(perpetual total checked)");
 
   // Dropping the refund from the archive leaves a gap after the tickets anchor.

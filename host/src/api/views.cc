@@ -41,7 +41,8 @@ std::string LocationJson(const store::LocationRow& location) {
   return "{\"id\":" + Quote(location.id) + ",\"object\":\"location\",\"account_id\":" + Quote(location.account_id) +
          ",\"name\":" + Quote(location.name) + ",\"country\":" + Quote(location.country) + ",\"address\":" +
          OrNull(location.address) + ",\"tax_id\":" + OrNull(location.tax_id) + ",\"country_config\":" +
-         location.country_config + ",\"plugin\":" + Quote(location.plugin_name) + ",\"status\":" +
+         location.country_config + ",\"plugin\":" + Quote(location.plugin_name) + ",\"signing_key_id\":" +
+         Member(location.profile, "signing_key_id") + ",\"status\":" +
          Quote(location.status) + ",\"created_at\":" + Quote(location.created_at) + ",\"updated_at\":" +
          Quote(location.updated_at) + "}";
 }

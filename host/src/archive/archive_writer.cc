@@ -317,7 +317,15 @@ std::string ReadmeText(const ArchiveInput& input) {
       "the previous record's signature, so a changed, removed or reordered record breaks the\n"
       "chain.\n\n";
 
-  readme += "1. Check everything with fiscal-verify:\n\n   fiscal-verify ARCHIVE.zip\n\n";
+  readme +=
+      "1. Check everything with fiscal-verify, pinned to the register's published key id\n"
+      "   (the location's signing_key_id), so that an archive re-signed with another key\n"
+      "   is rejected:\n\n"
+      "   fiscal-verify --key-id KEY_ID ARCHIVE.zip\n\n"
+      "   or with the register's public key in PEM, from a copy you trust:\n\n"
+      "   fiscal-verify --public-key REGISTER_KEY.pem ARCHIVE.zip\n\n"
+      "   Without either option fiscal-verify only checks that the archive agrees with the\n"
+      "   public_key.pem it contains, and prints a note saying so.\n\n";
 
   readme +=
       "2. Or check with openssl (1.1 or 3.x) and GNU coreutils alone, in the directory where the\n"
@@ -326,7 +334,9 @@ std::string ReadmeText(const ArchiveInput& input) {
       "   The manifest signature (DER ECDSA over SHA-256 of the exact manifest.json bytes):\n\n"
       "   openssl dgst -sha256 -verify public_key.pem -signature manifest.sig manifest.json\n\n";
   readme +=
-      "   The key id: \"key_id\" in manifest.json is the SHA-256 of the DER public key:\n\n"
+      "   The key id: \"key_id\" in manifest.json is the SHA-256 of the DER public key. It must\n"
+      "   also equal the register's published key id, because anyone can re-sign an archive\n"
+      "   with a key of their own:\n\n"
       "   openssl pkey -pubin -in public_key.pem -outform DER | openssl dgst -sha256 -r\n\n";
   readme +=
       "   The files: compare with \"files\" in manifest.json:\n\n"

@@ -30,6 +30,14 @@ Status ReadInput(const IssueContext& context, DuplicateInput* out) {
   DuplicateInput duplicate;
   Status status = ReadOriginalTicket(input, &duplicate.original);
   if (!status.ok()) return status;
+  // The duplicates chain belongs to the register's real records, and training mode keeps its
+  // records apart from them.
+  if (duplicate.original.record_type == "training") {
+    return Status::Invalid("original", "the original " + duplicate.original.fiscal_id +
+                                           " is a training ticket; training tickets are not "
+                                           "reprinted as duplicates, because training mode "
+                                           "keeps its records apart from the register's chains");
+  }
   if (duplicate.original.register_id != context.location.register_id) {
     return Status::Invalid("original.record_data.register",
                            "the original ticket " + duplicate.original.fiscal_id +
@@ -49,9 +57,8 @@ Status ReadInput(const IssueContext& context, DuplicateInput* out) {
   if (!status.ok()) return status;
   status = GetOptionalString(input, "reason", "", &duplicate.reason);
   if (!status.ok()) return status;
-  if (duplicate.reason.size() > 500) {
-    return Status::Invalid("reason", "reason is longer than 500 bytes; shorten it");
-  }
+  status = CheckLength(duplicate.reason, "reason", 500);
+  if (!status.ok()) return status;
 
   const rapidjson::Value* transaction = nullptr;
   status = GetRequiredObject(input, "transaction", "", &transaction);
@@ -123,7 +130,6 @@ std::string BuildReceipt(const IssueContext& context, const std::string& fiscal_
                          const DuplicateInput& duplicate, const SignedPayload& signed_payload) {
   const OriginalTicket& original = duplicate.original;
   ReceiptFields receipt = StartReceipt(context, "TICKET", fiscal_id, signed_payload);
-  receipt.mode_ecole = original.record_type == "training";
   receipt.duplicata = duplicate.copy_number;
   receipt.mentions.push_back("Duplicata du ticket n° " + original.fiscal_id);
   FillTransactionReceipt(duplicate.transaction, &receipt);

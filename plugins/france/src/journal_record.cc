@@ -91,11 +91,8 @@ Status ReadEvent(const rapidjson::Value& input, EventInput* out) {
 
   status = GetOptionalString(*event, "description", "event", &result.description);
   if (!status.ok()) return status;
-  if (result.description.size() > kMaxDescriptionLength) {
-    return Status::Invalid("event.description", "event.description is longer than " +
-                                                    std::to_string(kMaxDescriptionLength) +
-                                                    " bytes; shorten it");
-  }
+  status = CheckLength(result.description, "event.description", kMaxDescriptionLength);
+  if (!status.ok()) return status;
   status = GetOptionalString(*event, "operator", "event", &result.operator_name);
   if (!status.ok()) return status;
   status = CheckText(result.operator_name, "event.operator", 100);

@@ -128,12 +128,29 @@ Status GetRequiredAmount(const rapidjson::Value& object, const char* name, std::
   return Status::Ok();
 }
 
-Status CheckText(std::string_view text, std::string_view field, size_t max_length) {
-  std::string name(field);
-  if (text.size() > max_length) {
-    return Status::Invalid(name, name + " is longer than " + std::to_string(max_length) +
-                                     " bytes; shorten it");
+size_t CountCharacters(std::string_view utf8) {
+  size_t count = 0;
+  for (unsigned char c : utf8) {
+    if ((c & 0xc0) != 0x80) ++count;
   }
+  return count;
+}
+
+Status CheckLength(std::string_view text, std::string_view field, size_t max_characters) {
+  // Bytes bound the count from above, so short text needs no counting.
+  if (text.size() <= max_characters) return Status::Ok();
+  size_t characters = CountCharacters(text);
+  if (characters <= max_characters) return Status::Ok();
+  std::string name(field);
+  return Status::Invalid(name, name + " has " + std::to_string(characters) +
+                                   " characters, more than the maximum of " +
+                                   std::to_string(max_characters) + "; shorten it");
+}
+
+Status CheckText(std::string_view text, std::string_view field, size_t max_characters) {
+  Status status = CheckLength(text, field, max_characters);
+  if (!status.ok()) return status;
+  std::string name(field);
   for (unsigned char c : text) {
     if (c < 0x20 || c == 0x7f) {
       return Status::Invalid(name, name + " contains a control character (such as a line break); "

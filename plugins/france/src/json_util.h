@@ -51,8 +51,16 @@ Status GetOptionalBool(const rapidjson::Value& object, const char* name, std::st
 Status GetRequiredAmount(const rapidjson::Value& object, const char* name, std::string_view path,
                          int64_t* cents);
 
-// Returns an error when `text` is longer than `max_length` bytes or contains a control character.
-Status CheckText(std::string_view text, std::string_view field, size_t max_length);
+// Counts the Unicode code points of `utf8` as the bytes that do not continue a multi-byte
+// sequence. `utf8` must be valid UTF-8, which ParseJsonObject ensures for every input string.
+size_t CountCharacters(std::string_view utf8);
+
+// Returns an error when `text` has more than `max_characters` Unicode characters.
+Status CheckLength(std::string_view text, std::string_view field, size_t max_characters);
+
+// Returns an error when `text` has more than `max_characters` Unicode characters or contains a
+// control character.
+Status CheckText(std::string_view text, std::string_view field, size_t max_characters);
 
 void WriteString(JsonWriter& writer, std::string_view value);
 void WriteStringMember(JsonWriter& writer, const char* name, std::string_view value);

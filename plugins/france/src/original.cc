@@ -26,8 +26,8 @@ Status ReadOriginalTicket(const rapidjson::Value& input, OriginalTicket* out) {
   if (ticket.record_type != "ticket" && ticket.record_type != "training") {
     return Status::Invalid("original.record_type",
                            "original.record_type is \"" + ticket.record_type +
-                               "\"; only a ticket (\"ticket\" or \"training\") can be refunded, "
-                               "voided or reprinted");
+                               "\"; only a ticket (\"ticket\" or \"training\") can be refunded "
+                               "or voided, and only a \"ticket\" can be reprinted");
   }
   std::string hash;
   status = GetRequiredString(*original, "hash", "original", &hash);

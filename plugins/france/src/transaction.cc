@@ -1,6 +1,7 @@
 #include "transaction.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "payload.h"
@@ -60,6 +61,32 @@ Status GetTicketAmount(const rapidjson::Value& object, const char* name, std::st
   return Status::Ok();
 }
 
+// The VAT rates of France, in hundredths of a percent. Mainland France applies 20, 10, 5.5 and
+// 2.1 %, Corsica 13, 10, 2.1 and 0.9 %, and Guadeloupe, Martinique and Réunion 8.5, 2.1, 1.75 and
+// 1.05 %. Exempt sales are at 0 %.
+constexpr std::array<int32_t, 10> kFrenchVatRates = {0,   90,  105, 175,  210,
+                                                     550, 850, 1000, 1300, 2000};
+
+// "20", "5.5", "1.05": a rate in percent without trailing zeros.
+std::string ShortPercent(int32_t basis_points) {
+  std::string text = std::to_string(basis_points / 100);
+  int32_t hundredths = basis_points % 100;
+  if (hundredths == 0) return text;
+  text += "." + std::to_string(hundredths / 10);
+  if (hundredths % 10 != 0) text += std::to_string(hundredths % 10);
+  return text;
+}
+
+// "0, 0.9, ..., 13 and 20".
+std::string FrenchVatRateList() {
+  std::string list;
+  for (size_t i = 0; i < kFrenchVatRates.size(); ++i) {
+    if (i > 0) list += i + 1 == kFrenchVatRates.size() ? " and " : ", ";
+    list += ShortPercent(kFrenchVatRates[i]);
+  }
+  return list;
+}
+
 Status GetRate(const rapidjson::Value& object, std::string_view path, int32_t* rate) {
   std::string field = MemberPath(path, "tax_rate");
   std::string text;
@@ -69,6 +96,12 @@ Status GetRate(const rapidjson::Value& object, std::string_view path, int32_t* r
     return Status::Invalid(field, field + " \"" + text +
                                       "\" must be a VAT rate in percent from 0 to 99.99 with at "
                                       "most 2 decimals, such as \"20.00\"");
+  }
+  if (std::find(kFrenchVatRates.begin(), kFrenchVatRates.end(), *rate) == kFrenchVatRates.end()) {
+    return Status::Invalid(field, field + " " + ShortPercent(*rate) +
+                                      " % is not a VAT rate of France; the accepted rates in "
+                                      "percent are " +
+                                      FrenchVatRateList());
   }
   return Status::Ok();
 }
@@ -346,10 +379,8 @@ Status ParseHeader(const rapidjson::Value& object, std::string_view path,
   // The description only enters the document, where JSON escaping keeps line breaks intact.
   status = GetOptionalString(object, "description", path, &transaction->description);
   if (!status.ok()) return status;
-  if (transaction->description.size() > kMaxTextLength) {
-    std::string field = MemberPath(path, "description");
-    return Status::Invalid(field, field + " is longer than 500 bytes; shorten it");
-  }
+  status = CheckLength(transaction->description, MemberPath(path, "description"), kMaxTextLength);
+  if (!status.ok()) return status;
 
   status = GetRequiredString(object, "currency", path, &transaction->currency);
   if (!status.ok()) return status;

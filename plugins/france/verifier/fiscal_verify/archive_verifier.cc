@@ -28,6 +28,8 @@ namespace {
 constexpr char kManifestPath[] = "manifest.json";
 constexpr char kManifestSignaturePath[] = "manifest.sig";
 constexpr char kPublicKeyPath[] = "public_key.pem";
+constexpr char kKeyNotPinnedNote[] =
+    "key not pinned; compare the key id with the register's published key id (--key-id)";
 
 struct BioDeleter {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -74,13 +76,24 @@ bool VerifyDerSignature(EVP_PKEY* key, std::string_view message, std::string_vie
                           message.size()) == 1;
 }
 
-std::string PublicKeyId(EVP_PKEY* key) {
+// Returns the DER SubjectPublicKeyInfo of `key`, or "" when it cannot be encoded.
+std::string PublicKeyDer(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   int length = i2d_PUBKEY(key, &der);
   if (length <= 0) return "";
-  std::string id = Sha256Hex(std::string_view(reinterpret_cast<char*>(der), length));
+  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(length));
   OPENSSL_free(der);
-  return id;
+  return bytes;
+}
+
+std::string PublicKeyId(EVP_PKEY* key) {
+  std::string der = PublicKeyDer(key);
+  return der.empty() ? "" : Sha256Hex(der);
+}
+
+// "1 record", "3 records".
+std::string CountOf(uint64_t count, std::string_view noun) {
+  return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
 }
 
 // One line of chains/<name>.jsonl.
@@ -141,10 +154,13 @@ struct ChainSummary {
 
 class ArchiveChecker {
  public:
-  explicit ArchiveChecker(std::vector<ZipFile> files) : files_(std::move(files)) {}
+  ArchiveChecker(std::vector<ZipFile> files, ExpectedKey expected)
+      : files_(std::move(files)), expected_(std::move(expected)) {}
 
   Report Run() {
-    if (!CheckManifestSignature() || !CheckKeyId()) return std::move(report_);
+    if (!ReadPublicKey() || !CheckExpectedKey() || !CheckManifestSignature() || !CheckKeyId()) {
+      return std::move(report_);
+    }
     for (const ManifestChain& chain : manifest_.chains) {
       if (!CheckChain(chain)) return std::move(report_);
     }
@@ -190,17 +206,44 @@ class ArchiveChecker {
 
   void Pass(std::string check) { report_.checks.push_back(std::move(check)); }
 
+  bool ReadPublicKey() {
+    const ZipFile* public_key = Find(kPublicKeyPath);
+    if (public_key == nullptr) return FailFile(kPublicKeyPath, "missing from the archive");
+    public_key_ = ReadP256PublicKey(public_key->data);
+    if (!public_key_) return FailFile(kPublicKeyPath, "not a PEM ECDSA P-256 public key");
+    return true;
+  }
+
+  // Runs before every other check, because an archive re-signed throughout with another key
+  // passes all of them. Only the key the register published distinguishes it.
+  bool CheckExpectedKey() {
+    if (expected_.empty()) {
+      report_.notes.push_back(kKeyNotPinnedNote);
+      return true;
+    }
+    std::string der = PublicKeyDer(public_key_.get());
+    std::string found = Sha256Hex(der);
+    std::string expected_id;
+    if (!expected_.public_key_der.empty() && der != expected_.public_key_der) {
+      expected_id = Sha256Hex(expected_.public_key_der);
+    } else if (!expected_.key_id.empty() && found != expected_.key_id) {
+      expected_id = expected_.key_id;
+    }
+    if (!expected_id.empty()) {
+      return FailFile(kPublicKeyPath,
+                      "the archive is signed by key " + found + ", expected " + expected_id);
+    }
+    Pass("pinned key " + found);
+    return true;
+  }
+
   bool CheckManifestSignature() {
     const ZipFile* manifest = Find(kManifestPath);
     const ZipFile* signature = Find(kManifestSignaturePath);
-    const ZipFile* public_key = Find(kPublicKeyPath);
     for (auto [file, path] :
-         {std::pair{manifest, kManifestPath}, std::pair{signature, kManifestSignaturePath},
-          std::pair{public_key, kPublicKeyPath}}) {
+         {std::pair{manifest, kManifestPath}, std::pair{signature, kManifestSignaturePath}}) {
       if (file == nullptr) return FailFile(path, "missing from the archive");
     }
-    public_key_ = ReadP256PublicKey(public_key->data);
-    if (!public_key_) return FailFile(kPublicKeyPath, "not a PEM ECDSA P-256 public key");
     if (!VerifyDerSignature(public_key_.get(), manifest->data, signature->data)) {
       return FailFile(kManifestSignaturePath,
                       "not a valid signature of manifest.json under public_key.pem");
@@ -251,7 +294,7 @@ class ArchiveChecker {
       return Fail(std::move(failure));
     }
 
-    std::string check = "chain " + chain.name + ": " + std::to_string(summary.count) + " records";
+    std::string check = "chain " + chain.name + ": " + CountOf(summary.count, "record");
     if (summary.count > 0) {
       check += " " + std::to_string(*summary.first_sequence) + ".." +
                std::to_string(*summary.last_sequence);
@@ -359,7 +402,7 @@ class ArchiveChecker {
     for (const auto& [path, hash] : manifest_.files) {
       if (Find(path) == nullptr) return FailFile(path, "listed in the manifest but missing");
     }
-    Pass("file hashes: " + std::to_string(checked) + " files");
+    Pass("file hashes: " + CountOf(checked, "file"));
     return true;
   }
 
@@ -392,7 +435,9 @@ class ArchiveChecker {
                          join(summary.formats), join(chain.format_ids));
       }
     }
-    Pass("counts: " + std::to_string(manifest_.chains.size()) + " chains match the manifest");
+    size_t chains = manifest_.chains.size();
+    Pass("counts: " + CountOf(chains, "chain") + (chains == 1 ? " matches" : " match") +
+         " the manifest");
     return true;
   }
 
@@ -427,15 +472,18 @@ class ArchiveChecker {
       check += "no closure to check";
     } else {
       check += std::to_string(result.closures_checked) + " of " +
-               std::to_string(totals_.closures.size()) + " closures match " +
-               std::to_string(totals_.tickets.size()) + " tickets";
+               CountOf(totals_.closures.size(), "closure") +
+               (result.closures_checked == 1 ? " matches " : " match ") +
+               CountOf(totals_.tickets.size(), "ticket");
       if (result.closures_perpetual_only > 0) {
         check += ", " + std::to_string(result.closures_perpetual_only) +
-                 " start before the archive (perpetual total checked)";
+                 (result.closures_perpetual_only == 1 ? " starts" : " start") +
+                 " before the archive (perpetual total checked)";
       }
       if (result.closures_before_archive > 0) {
         check += ", " + std::to_string(result.closures_before_archive) +
-                 " cover only tickets before the archive (not checkable)";
+                 (result.closures_before_archive == 1 ? " covers" : " cover") +
+                 " only tickets before the archive (not checkable)";
       }
     }
     Pass(check);
@@ -443,6 +491,7 @@ class ArchiveChecker {
   }
 
   std::vector<ZipFile> files_;
+  ExpectedKey expected_;
   Report report_;
   Manifest manifest_;
   EvpPkeyPtr public_key_;
@@ -453,6 +502,10 @@ class ArchiveChecker {
 }  // namespace
 
 Report VerifyArchive(std::string_view zip, const ZipLimits& limits) {
+  return VerifyArchive(zip, ExpectedKey(), limits);
+}
+
+Report VerifyArchive(std::string_view zip, const ExpectedKey& expected, const ZipLimits& limits) {
   std::vector<ZipFile> files;
   std::string error;
   if (!ReadZip(zip, limits, &files, &error)) {
@@ -461,10 +514,15 @@ Report VerifyArchive(std::string_view zip, const ZipLimits& limits) {
     report.failure.reason = error;
     return report;
   }
-  return ArchiveChecker(std::move(files)).Run();
+  return ArchiveChecker(std::move(files), expected).Run();
 }
 
 Report VerifyArchiveFile(const std::string& path, const ZipLimits& limits) {
+  return VerifyArchiveFile(path, ExpectedKey(), limits);
+}
+
+Report VerifyArchiveFile(const std::string& path, const ExpectedKey& expected,
+                         const ZipLimits& limits) {
   Report report;
   report.outcome = Outcome::kReadError;
 
@@ -498,7 +556,22 @@ Report VerifyArchiveFile(const std::string& path, const ZipLimits& limits) {
     report.error = "cannot read " + path + ": " + std::strerror(errno);
     return report;
   }
-  return VerifyArchive(zip, limits);
+  return VerifyArchive(zip, expected, limits);
 }
+
+bool IsKeyId(std::string_view text) {
+  return text.size() == 2 * SHA256_DIGEST_LENGTH &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool P256PublicKeyDer(std::string_view pem, std::string* der) {
+  EvpPkeyPtr key = ReadP256PublicKey(pem);
+  if (!key) return false;
+  *der = PublicKeyDer(key.get());
+  return !der->empty();
+}
+
+std::string KeyIdOfDer(std::string_view der) { return Sha256Hex(der); }
 
 }  // namespace fiscal::france::verifier

@@ -38,6 +38,15 @@ std::string JsonString(const std::string& text) {
   return out + "\"";
 }
 
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string json = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) json += ",";
+    json += JsonString(items[i]);
+  }
+  return json + "]";
+}
+
 std::string OptionalJsonString(const std::string& text) {
   return text.empty() ? "null" : JsonString(text);
 }
@@ -59,6 +68,7 @@ std::string FailureLocation(const Failure& failure) {
 std::string FormatText(const Report& report) {
   std::string text;
   for (const std::string& check : report.checks) text += "ok " + check + "\n";
+  for (const std::string& note : report.notes) text += "note: " + note + "\n";
   switch (report.outcome) {
     case Outcome::kValid:
       return text + "VALID\n";
@@ -78,12 +88,9 @@ std::string FormatText(const Report& report) {
 std::string FormatJson(const Report& report) {
   std::string json = "{\"valid\":";
   json += report.outcome == Outcome::kValid ? "true" : "false";
-  json += ",\"checks\":[";
-  for (size_t i = 0; i < report.checks.size(); ++i) {
-    if (i > 0) json += ",";
-    json += JsonString(report.checks[i]);
-  }
-  json += "],\"failure\":";
+  json += ",\"checks\":" + JsonStringArray(report.checks);
+  json += ",\"notes\":" + JsonStringArray(report.notes);
+  json += ",\"failure\":";
   if (report.outcome == Outcome::kInvalid) {
     const Failure& failure = report.failure;
     json += "{\"location\":" + JsonString(FailureLocation(failure));

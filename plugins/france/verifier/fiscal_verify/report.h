@@ -33,6 +33,7 @@ enum class Outcome {
 struct Report {
   Outcome outcome = Outcome::kValid;
   std::vector<std::string> checks;  // passed checks, e.g. "chain tickets: 120 records 1..120"
+  std::vector<std::string> notes;   // what the checks could not establish, e.g. an unpinned key
   Failure failure;                  // set when outcome is kInvalid
   std::string error;                // set when outcome is kReadError
 };
@@ -40,11 +41,12 @@ struct Report {
 // Returns "chain tickets, sequence 42 (fiscal id T-42)", "file README.txt", "manifest", ...
 std::string FailureLocation(const Failure& failure);
 
-// One "ok <check>" line per passed check, then "VALID", or "INVALID: <location>: <reason>" with
-// ": expected X, found Y" when known, or "ERROR: <error>".
+// One "ok <check>" line per passed check and one "note: <note>" line per note, then "VALID", or
+// "INVALID: <location>: <reason>" with ": expected X, found Y" when known, or "ERROR: <error>".
 std::string FormatText(const Report& report);
 
-// {"valid": bool, "checks": [...], "failure": {...} or null, "error": string or null}.
+// {"valid": bool, "checks": [...], "notes": [...], "failure": {...} or null,
+//  "error": string or null}.
 std::string FormatJson(const Report& report);
 
 // 0 when valid, 1 when invalid, 2 on a read or usage error.
