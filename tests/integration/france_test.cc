@@ -158,6 +158,8 @@ TEST_F(FranceTest, SaleIsSignedAtOnceWithItsExtract) {
   ASSERT_EQ(sale.status, 201) << sale.body;
   json::Node body = ParseJson(sale.body);
   EXPECT_EQ(Text(body, "status"), "signed") << "France records are final once signed: nothing is sent";
+  ASSERT_NE(body.Find("sandbox_mode"), nullptr);
+  EXPECT_TRUE(body.Find("sandbox_mode")->IsNull()) << "no emulator is involved: " << sale.body;
   std::string signature = Text(body, "hash");
   ASSERT_EQ(signature.size(), 86u) << sale.body;
   std::string extract = Text(body, "signature_extract");

@@ -75,10 +75,12 @@ std::string TransactionJson(const store::TransactionRow& t) {
   }
   // Countries that print a signature extract (France) keep it in the record data.
   std::string extract = own ? Member(own->record_data, "extract") : "null";
+  // Records final once signed (France) are sent nowhere, not even to an emulator.
+  std::string sandbox_mode = t.environment == "test" && t.status != "signed" ? "\"emulator\"" : "null";
 
   std::string out = "{\"id\":" + Quote(t.id) + ",\"object\":\"transaction\",\"location_id\":" + Quote(t.location_id) +
-                    ",\"environment\":" + Quote(t.environment) + ",\"sandbox_mode\":" +
-                    (t.environment == "test" ? "\"emulator\"" : "null") + ",\"type\":" + Quote(t.type) +
+                    ",\"environment\":" + Quote(t.environment) + ",\"sandbox_mode\":" + sandbox_mode +
+                    ",\"type\":" + Quote(t.type) +
                     ",\"status\":" + Quote(t.status) + ",\"training\":" + (t.training ? "true" : "false") +
                     ",\"cancelled\":" + (t.cancelled_at.empty() ? "false" : "true") +
                     ",\"invoice_number\":" + Quote(t.invoice_number) + ",\"fiscal_id\":" +
