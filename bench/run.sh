@@ -501,7 +501,7 @@ step_get_throughput() {
   GET_ARGS=("${args[@]}")
 }
 
-# Waits until the host answers /health within 50 ms three times in a row (at most 120 s), so that a
+# Waits until the host responds to /health within 50 ms three times in a row (at most 120 s), so that a
 # step never measures the backlog an overloaded step before it left in the host's queues.
 wait_host_idle() {
   local calm=0 seconds

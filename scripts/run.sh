@@ -99,9 +99,9 @@ and open the receipt: $BASE/v1/transactions/<id>/receipt (same header).
 In France the same sale (with "location_id":"$FRANCE_LOCATION_ID" and "tax_rate":0.055) comes back
 signed at once ("status":"signed", "signature_extract"). Close the day and take its archive:
 
-  curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/closures -d '{"period":"day"}' \
+  curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/closures -d '{"period":"day"}' \\
     -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
-  curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/archives \
+  curl -s -X POST $BASE/v1/locations/$FRANCE_LOCATION_ID/archives \\
     -d '{"from":"$(TZ=Europe/Paris date +%Y-%m-%d)","to":"$(TZ=Europe/Paris date +%Y-%m-%d)"}' \\
     -H "Authorization: Bearer \$(cat $DEV_DIR/api-key)"
 

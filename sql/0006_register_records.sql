@@ -2,7 +2,7 @@
 -- NF525 register keeps signed chains of tickets, duplicates, closures, journal events and archives
 -- (see docs/france.md). The same columns serve later countries with local signing.
 
--- What the plugin declared about a location when it validated it: its signing key name, its features
+-- The location's profile, declared by the plugin when it validated the location: its signing key name, its features
 -- ("training", "duplicates", "closures", "journal", "archives"), how its records are submitted
 -- ("authority" or "none") and its time zone.
 ALTER TABLE locations ADD COLUMN profile jsonb NOT NULL DEFAULT '{}';

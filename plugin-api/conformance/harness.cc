@@ -36,7 +36,7 @@ namespace {
 struct FakeCall {
   Function function;
   CallRecord* record;
-  uint8_t signature[64] = {};  // the last answer of sign, valid until the call returns
+  uint8_t signature[64] = {};  // the last signature returned by sign, valid until the call returns
 };
 
 // Host API calls that passed a NULL fiscal_call, so that they cannot be tied to a call record.
@@ -131,7 +131,7 @@ fiscal_status FakeHttpSend(fiscal_call* call, const fiscal_http_request* request
   return FISCAL_ERR_TRANSPORT;
 }
 
-// The kit holds no keys: it answers with a signature derived from the data by a fixed mix, so
+// The kit has no keys, so it returns a signature derived from the data by a fixed mix, so
 // that a plugin's output stays deterministic under the kit. It proves nothing cryptographic; the
 // host's real signatures are tested with the host.
 fiscal_status FakeSign(fiscal_call* call, const fiscal_sign_request* request, fiscal_sign_result* result) {

@@ -152,7 +152,7 @@ class FranceTest : public ::testing::Test {
   std::string base_, key_, location_, account_, keys_dir_;
 };
 
-TEST_F(FranceTest, SaleIsSignedAtOnceWithItsExtract) {
+TEST_F(FranceTest, SaleIsSignedAtOnce) {
   StartHost();
   HttpResult sale = Post("/v1/transactions", FranceSale(location_));
   ASSERT_EQ(sale.status, 201) << sale.body;
@@ -180,7 +180,7 @@ TEST_F(FranceTest, SaleIsSignedAtOnceWithItsExtract) {
 
 // Field case C20: the change given back is part of the signed record, so every payment line is
 // covered by the signature, not only the last one.
-TEST_F(FranceTest, CashChangeIsPartOfTheSignedRecord) {
+TEST_F(FranceTest, CashChangeIsSigned) {
   StartHost();
   std::string body = FranceSale(location_);
   body.insert(body.size() - 1, ",\"payments\":[{\"method\":\"card\",\"amount\":\"4.20\"},"
@@ -202,7 +202,7 @@ TEST_F(FranceTest, CashChangeIsPartOfTheSignedRecord) {
   EXPECT_EQ(Post("/v1/transactions", card_over).status, 400) << "only cash is given back";
 }
 
-TEST_F(FranceTest, ConcurrentClientsKeepOneGapFreeChain) {
+TEST_F(FranceTest, ConcurrentTillsShareOneChain) {
   StartHost();
   constexpr int kClients = 4;
   constexpr int kPerClient = 20;
@@ -333,7 +333,7 @@ TEST_F(FranceTest, TrainingNeverMovesTotals) {
             "1");
 }
 
-TEST_F(FranceTest, ScheduledClosureClosesThePreviousDayOnce) {
+TEST_F(FranceTest, ScheduleClosesPreviousDay) {
   HostOptions options;
   options.closures_json = "{\"schedule\":false}";
   StartHost(options);
@@ -362,7 +362,7 @@ TEST_F(FranceTest, ScheduledClosureClosesThePreviousDayOnce) {
   EXPECT_EQ(live.status, 400) << live.body;
 }
 
-TEST_F(FranceTest, UnreadableKeyFailsClosedAndTheOutageIsJournaled) {
+TEST_F(FranceTest, UnreadableKeyFailsClosed) {
   StartHost();
   SaleId();
   std::string key_file = KeyFile();
@@ -393,7 +393,7 @@ TEST_F(FranceTest, UnreadableKeyFailsClosedAndTheOutageIsJournaled) {
 
 // A key file that still parses but is not the register's key must not sign: neither a damaged one
 // (its private part no longer matches its public part) nor another register's valid key.
-TEST_F(FranceTest, DamagedOrSwappedKeyFileFailsClosed) {
+TEST_F(FranceTest, DamagedOrSwappedKeyFails) {
   StartHost();
   SaleId();
   std::string key_file = KeyFile();
@@ -431,7 +431,7 @@ TEST_F(FranceTest, DamagedOrSwappedKeyFileFailsClosed) {
   EXPECT_EQ(status, 0) << "no record was signed with a wrong key:\n" << output;
 }
 
-TEST_F(FranceTest, RetriedReprintsAndClosuresAreWrittenOnce) {
+TEST_F(FranceTest, RetriedWritesHappenOnce) {
   StartHost();
   std::string sale = SaleId();
   std::vector<std::string> headers = Auth(key_);
@@ -442,7 +442,7 @@ TEST_F(FranceTest, RetriedReprintsAndClosuresAreWrittenOnce) {
   EXPECT_EQ(retry.body, first.body);
   EXPECT_EQ(database_->Query("SELECT count(*) FROM fiscal_records WHERE operation = 'duplicate'"), "1");
 
-  // A month closure closes the open day first, and answers with both closures.
+  // A month closure closes the open day first, and returns both closures.
   headers.back() = "Idempotency-Key: month-1";
   HttpResult month = HttpCall("POST", base_ + "/v1/locations/" + location_ + "/closures", "{\"period\":\"month\"}", headers);
   ASSERT_EQ(month.status, 201) << month.body;
@@ -461,7 +461,7 @@ TEST_F(FranceTest, OneLocationPerRegister) {
   EXPECT_NE(again.body.find("register_in_use"), std::string::npos) << again.body;
 }
 
-TEST_F(FranceTest, HostStartAndStopAreJournaled) {
+TEST_F(FranceTest, StartAndStopAreJournaled) {
   StartHost();
   SaleId();
   host_->Stop();
@@ -473,7 +473,7 @@ TEST_F(FranceTest, HostStartAndStopAreJournaled) {
   EXPECT_NE(journal.body.find("\"start\""), std::string::npos) << journal.body;
 }
 
-TEST_F(FranceTest, ReloadAndPluginVersionChangeAreJournaled) {
+TEST_F(FranceTest, VersionChangeIsJournaled) {
   StartHost();
   SaleId();
   std::vector<std::string> admin = {"Authorization: Bearer " + std::string(kAdminToken)};
@@ -493,7 +493,7 @@ TEST_F(FranceTest, ReloadAndPluginVersionChangeAreJournaled) {
             "1.0.1");
 }
 
-TEST_F(FranceTest, BadInputGetsClearErrors) {
+TEST_F(FranceTest, BadInputIsRejected) {
   StartHost();
   HttpResult bad_siret = Post("/v1/locations", "{\"name\":\"B\",\"country\":\"FR\",\"country_config\":{\"system\":"
                                                "\"nf525\",\"siret\":\"73282932000075\",\"register_id\":\"R1\"}}");

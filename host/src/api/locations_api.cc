@@ -84,7 +84,7 @@ http::Response CreateLocation(App& app, http::Request& request) {
   const json::Node* issuer_key = validated->Find("issuer_key");
   row.issuer_key = issuer_key != nullptr && issuer_key->IsString() && !issuer_key->text().empty() ? issuer_key->text()
                                                                                                  : row.chain_key;
-  // What the plugin declares about the location's records, kept for the later operations.
+  // The location's profile: what the plugin declares about its records, kept for later operations.
   std::string profile;
   for (const char* member : {"signing_key", "features", "submission", "time_zone"}) {
     const json::Node* node = validated->Find(member);

@@ -332,7 +332,7 @@ Status RegisterService::JournalOpenIncident(const store::LocationRow& location, 
 
 void RegisterService::NoteSigningRefusal(const store::LocationRow& location, const Actor& actor) {
   Status status = records_.RecordSigningRefusal(location.account_id, location.id, actor.environment);
-  log::Error("signing key unavailable: request refused",
+  log::Error("signing key unavailable: request rejected",
              {{"request_id", actor.request_id}, {"location_id", location.id}, {"environment", actor.environment},
               {"recorded", status.ok() ? "yes" : status.message()}});
 }

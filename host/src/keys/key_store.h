@@ -53,7 +53,7 @@ class KeyStore {
 
   // Signs SHA-256(data) with ECDSA. Unavailable (StatusCode::kUnavailable, error code
   // "signing_key_unavailable") when the key file is missing, unreadable or not a P-256 private key.
-  // The message names the key_ref, never any key material, and tells the operator what to fix.
+  // The message names the key_ref, never any key material, and states what the operator must fix.
   // A non-empty `expected_key_id` pins the key: a file holding another key (copied from another
   // register, say) is unavailable too, because its signatures would not verify under the key the
   // register's records name.

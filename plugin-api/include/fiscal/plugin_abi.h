@@ -11,7 +11,7 @@
  * records and reads the authority's response. The host owns everything with side effects: storage,
  * the HTTP API, the outbox queue, secrets (certificates and keys) and network I/O. A plugin that
  * needs to reach its authority asks the host to send the request (fiscal_host_api.http_send), and a
- * plugin that needs a signature asks the host to sign (fiscal_host_api.sign, ABI 1.1). The plugin
+ * plugin that needs a signature has the host sign with fiscal_host_api.sign (ABI 1.1). The plugin
  * never receives private key material.
  *
  * Versioning.
